@@ -1,0 +1,122 @@
+"""The one place that decides who may see what: scope filters for every query, and masking.
+
+A row outside the user's scope is indistinguishable from a missing one (404)."""
+from flask import abort
+from sqlalchemy import false, select
+
+from .extensions import db
+from .models import Discharge, FollowupTask, Hospital, Level, Region, Role, User
+
+# Roles that call patients and so may reveal their phone number (logged).
+CALLER_ROLES = {Role.NURSE, Role.CENTRE_STAFF}
+# Auditors open only the records a sample grants them (see register_discharge_grant).
+AUDITOR_ROLES = {Role.COUNTY_AUDITOR, Role.CITY_AUDITOR}
+# Roles that never see patient-level data at all (separation of duties).
+NO_PATIENT_ROLES = {Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.DEPT_RESPONDER}
+
+
+def hospital_ids_select(user: User):
+    """A SELECT of the hospital ids a user's role covers (figures, not necessarily patients)."""
+    role = user.role_enum
+    if role in (Role.NURSE, Role.DEPT_RESPONDER, Role.CENTRE_STAFF, Role.QA, Role.HOSPITAL_ADMIN):
+        return select(Hospital.id).where(Hospital.id == user.hospital_id)
+    if role == Role.COUNTY_AUDITOR:
+        return select(Hospital.id).where(Hospital.region_id == user.region_id)
+    if role == Role.CITY_AUDITOR:
+        counties = select(Region.id).where(Region.parent_id == user.region_id)
+        return select(Hospital.id).where(
+            (Hospital.region_id == user.region_id) | Hospital.region_id.in_(counties))
+    return select(Hospital.id).where(false())
+
+
+def discharge_filter(user: User):
+    """WHERE clause limiting Discharge rows to those the user may open."""
+    role = user.role_enum
+    if role == Role.NURSE:
+        return Discharge.ward_id.in_(user.ward_ids) if user.ward_ids else false()
+    if role in (Role.CENTRE_STAFF, Role.QA, Role.HOSPITAL_ADMIN):
+        return Discharge.hospital_id == user.hospital_id
+    # Auditors see only records a sample grants them (the sampling module widens this).
+    for extra in _discharge_grants:
+        clause = extra(user)
+        if clause is not None:
+            return clause
+    return false()
+
+
+def task_filter(user: User):
+    """WHERE clause for FollowupTask: nurses their wards' ward-level tasks, the centre its
+    hospital's hospital-level tasks, QA and admins (read-only) their hospital's tasks."""
+    role = user.role_enum
+    if role == Role.NURSE:
+        if not user.ward_ids:
+            return false()
+        return (FollowupTask.level == Level.WARD) & FollowupTask.ward_id.in_(user.ward_ids)
+    if role == Role.CENTRE_STAFF:
+        return (FollowupTask.level == Level.HOSPITAL) & (FollowupTask.hospital_id == user.hospital_id)
+    if role in (Role.QA, Role.HOSPITAL_ADMIN):
+        return FollowupTask.hospital_id == user.hospital_id
+    return false()
+
+
+# Later features (audit sampling) register functions user -> clause | None that grant auditors
+# access to particular discharges.
+_discharge_grants = []
+
+
+def register_discharge_grant(fn):
+    _discharge_grants.append(fn)
+    return fn
+
+
+def get_discharge_or_404(user: User, discharge_id: int) -> Discharge:
+    d = db.session.scalar(select(Discharge).where(Discharge.id == discharge_id, discharge_filter(user)))
+    if d is None:
+        abort(404)
+    return d
+
+
+def get_task_or_404(user: User, task_id: int) -> FollowupTask:
+    t = db.session.scalar(select(FollowupTask).where(FollowupTask.id == task_id, task_filter(user)))
+    if t is None:
+        abort(404)
+    return t
+
+
+def may_reveal_contact(user: User) -> bool:
+    """Callers, and auditors for the (sampled) records their scope lets them open at all."""
+    return user.role_enum in CALLER_ROLES | AUDITOR_ROLES
+
+
+def may_see_name(user: User) -> bool:
+    return user.role_enum in CALLER_ROLES | AUDITOR_ROLES
+
+
+# --- masking -------------------------------------------------------------------------------
+
+def mask_name(name: str | None) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧阳**: keep the surname-ish first char(s)."""
+    if not name:
+        return ""
+    keep = 2 if len(name) >= 4 else 1
+    return name[:keep] + "*" * (len(name) - keep)
+
+
+def mask_phone(e164: str | None) -> str:
+    """+8613812345678 → 138****5678; landlines keep the area code and last 2 digits."""
+    if not e164:
+        return ""
+    digits = e164[3:] if e164.startswith("+86") else e164.lstrip("+")
+    if len(digits) == 11 and digits.startswith("1"):
+        return f"{digits[:3]}****{digits[-4:]}"
+    return digits[:3] + "*" * max(len(digits) - 5, 0) + digits[-2:]
+
+
+def mask_id_number(id_number: str | None) -> str:
+    """18-digit resident ID → 371502********123X (region prefix and last 4 only)."""
+    if not id_number:
+        return ""
+    if len(id_number) <= 8:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+

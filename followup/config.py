@@ -1,0 +1,57 @@
+"""Settings from the environment: one class, defaults for the embedded (SQLite, no Redis) mode."""
+import os
+from datetime import timedelta
+
+
+def _env(name, default=None):
+    return os.environ.get(f"FOLLOWUP_{name}", default)
+
+
+def _flag(name, default):
+    return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    # The embedded default: a SQLite file under instance/ (filled in by create_app).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")  # None: jobs run in-process
+    SECRET_KEY = _env("SECRET_KEY") or os.environ.get("SECRET_KEY")
+    # Field encryption key for phone numbers and the HMAC key for blind indexes (base64, 32 bytes).
+    FIELD_KEY = _env("FIELD_KEY")
+    INDEX_KEY = _env("INDEX_KEY")
+
+    TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ["zh_CN", "en"]
+
+    # Sessions and cookies. Secure cookies unless explicitly running plain-http locally.
+    SESSION_COOKIE_NAME = "followup_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _flag("SECURE_COOKIES", True)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "50")) * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session, which expires on its own
+
+    # Login throttling: lock an account after this many failures for this long.
+    LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
+    # argon2id cost; tests lower it.
+    ARGON2_TIME_COST = int(_env("ARGON2_TIME_COST", "2"))
+    ARGON2_MEMORY_KIB = int(_env("ARGON2_MEMORY_KIB", "19456"))
+
+    # Background jobs. "thread" runs in-process without Redis; "sync" runs at once (tests).
+    JOBS_INLINE_MODE = _env("JOBS_INLINE_MODE", "thread")
+    JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "1800"))
+    JOB_FAILURE_TTL = int(_env("JOB_FAILURE_TTL", str(7 * 24 * 3600)))
+    JOB_RESULT_TTL = int(_env("JOB_RESULT_TTL", "3600"))
+    # The reconciler re-enqueues outbox jobs not finished after this many seconds.
+    JOB_STALE_SECONDS = int(_env("JOB_STALE_SECONDS", "300"))
+    REDIS_SOCKET_TIMEOUT = float(_env("REDIS_SOCKET_TIMEOUT", "2"))
+
+    # The 7-day rule (出院7日内电话回访).
+    FOLLOWUP_DEADLINE_DAYS = int(_env("DEADLINE_DAYS", "7"))

@@ -1,0 +1,63 @@
+"""Follow-up tasks: one ward-level (科室随访) and one hospital-level (院级随访) per eligible discharge."""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import utcnow
+from ..extensions import db
+from .discharge import Discharge
+from .types import UTCDateTime
+
+
+class Level(StrEnum):
+    WARD = "ward"          # 科室随访: treatment effect, medication and rehab guidance
+    HOSPITAL = "hospital"  # 院级随访: opinions, complaints, satisfaction
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"            # waiting in the queue
+    CLAIMED = "claimed"      # a caller is on it
+    DONE = "done"            # followed up (reached and recorded)
+    LOST = "lost"            # 失访: unreachable after all attempts
+    CLOSED = "closed"        # ended without a follow-up (deceased, refused, ...): see close_reason
+
+
+OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+class FollowupTask(db.Model):
+    __table_args__ = (
+        UniqueConstraint("discharge_id", "level"),
+        Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at"),
+        Index("ix_task_queue_ward", "ward_id", "level", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    discharge_id: Mapped[int] = mapped_column(ForeignKey("discharge.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(8))
+    # Copied from the discharge so queues are one index scan; a discharge never changes hospital.
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
+    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
+    status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    discharge: Mapped[Discharge] = relationship(back_populates="tasks")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def overdue(self, now: datetime) -> bool:
+        return self.is_open and now >= self.due_at

@@ -1,0 +1,30 @@
+"""The home page: a summary of what the signed-in user can do."""
+from flask import Blueprint, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..access import task_filter
+from ..clock import utcnow
+from ..extensions import db
+from ..models import FollowupTask, TaskStatus
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    now = utcnow()
+    counts = dict(db.session.execute(
+        select(FollowupTask.status, func.count()).where(task_filter(current_user))
+        .group_by(FollowupTask.status)).all())
+    overdue = db.session.scalar(select(func.count()).select_from(FollowupTask).where(
+        task_filter(current_user), FollowupTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]),
+        FollowupTask.due_at <= now))
+    return render_template("main/index.html", counts=counts, overdue=overdue)
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(select(1))
+    return {"status": "ok"}

@@ -1,0 +1,1 @@
+"""marshmallow schemas: input validation and output shapes (masking differs per role)."""

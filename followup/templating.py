@@ -1,0 +1,41 @@
+"""Jinja set-up: filters for local time and labels, the role-filtered menu, security headers."""
+from flask import request
+from flask_babel import format_datetime, get_locale, gettext
+from flask_login import current_user
+
+from .clock import local
+from .models.discharge import DISPOSITIONS
+
+
+def init_templating(app):
+    app.jinja_env.filters["localdt"] = lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(local(dt), fmt) if dt else ""
+    app.jinja_env.filters["disposition"] = lambda code: DISPOSITIONS.get(code, code)
+
+    @app.context_processor
+    def _menu():
+        from .routes import NAV
+        items = []
+        if current_user.is_authenticated:
+            items = [n for n in NAV if current_user.role in n.roles]
+        return {"menu": items, "_": gettext, "get_locale": get_locale, "current_path": request.path}
+
+    @app.errorhandler(404)
+    def _not_found(_err):
+        from flask import jsonify, render_template
+        if request.path.startswith("/api/"):
+            return jsonify({"code": 404, "status": "Not Found"}), 404
+        return render_template("errors/404.html"), 404
+
+    @app.after_request
+    def _headers(resp):
+        # Strict CSP: no inline script, no third-party origins (everything is vendored).
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith(("/discharges", "/calls", "/api")):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp

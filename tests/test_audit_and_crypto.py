@@ -1,0 +1,39 @@
+"""The hash-chained audit log and the encryption of phone numbers at rest."""
+from sqlalchemy import select, text
+
+from followup import audit
+from followup.models import AuditEvent, Patient
+
+
+def test_audit_chain_verifies_and_detects_an_edited_row(world, db):
+    for i in range(5):
+        audit.record("test.event", object_type="x", object_id=i)
+    db.session.commit()
+    ok, n, bad = audit.verify_chain()
+    assert ok and n >= 5 and bad is None
+    victim = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).offset(3).limit(1)).one()
+    db.session.execute(text("UPDATE audit_event SET object_id = 999 WHERE id = :i"), {"i": victim.id})
+    db.session.commit()
+    db.session.expire_all()
+    ok, _, bad = audit.verify_chain()
+    assert not ok and bad == victim.id
+
+
+def test_audit_chain_detects_a_deleted_row(world, db):
+    for i in range(4):
+        audit.record("test.event", object_id=i)
+    db.session.commit()
+    middle = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id).offset(2).limit(1)).one()
+    db.session.execute(text("DELETE FROM audit_event WHERE id = :i"), {"i": middle})
+    db.session.commit()
+    assert audit.verify_chain()[0] is False
+
+
+def test_phone_is_encrypted_at_rest_with_blind_index(world, db):
+    d = world.discharge(phone="+8613812345678")
+    raw = db.session.execute(text("SELECT phone, phone_hash FROM patient WHERE id = :i"),
+                             {"i": d.patient_id}).one()
+    assert b"13812345678" not in bytes(raw.phone)
+    assert raw.phone_hash and "13812345678" not in raw.phone_hash
+    db.session.expire_all()
+    assert db.session.get(Patient, d.patient_id).phone == "+8613812345678"
