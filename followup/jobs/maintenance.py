@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from ..clock import local, utcnow
 from ..extensions import db
 from ..models import JobState, OutboxJob
-from . import _hand_over, submit
+from . import _hand_over, _load_job_modules, submit
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def tick(now: datetime | None = None) -> list[OutboxJob]:
     """Submit each periodic job once per period. Idempotent: the dedupe key includes the period,
     so two cron processes, or a restart mid-period, never run a period twice."""
     now = now or utcnow()
+    _load_job_modules()  # job modules append their entries to PERIODIC on import
     rows = []
     for p in PERIODIC:
         args = p.args_for(now) if p.args_for else ()

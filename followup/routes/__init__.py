@@ -1,16 +1,13 @@
 """Blueprints: thin handlers that parse the request, call a domain function, and render.
 
-Each module defines `bp`; HTML pages and the JSON API (under routes/api_*.py, flask-smorest)
-live in separate modules. A module adds its menu entries with `nav(...)`."""
+Every module here is registered: a page module defines `bp` (a Flask Blueprint); a JSON API
+module is named `api_*.py` and defines `blp` (a flask-smorest Blueprint under /api/v1).
+A module adds its menu entries with `nav(...)`."""
 import importlib
+import pkgutil
 from dataclasses import dataclass
 
 from flask import Flask
-
-# Page blueprints, in menu order. A module listed here must define `bp`.
-PAGE_MODULES = ["auth", "main", "discharges", "admin"]
-# flask-smorest blueprints (JSON API under /api/v1), each module defines `blp`.
-API_MODULES = ["api_meta"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +27,11 @@ def nav(endpoint: str, label: str, roles, order: int = 50) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for name in PAGE_MODULES:
-        app.register_blueprint(importlib.import_module(f"{__name__}.{name}").bp)
     from .api_base import init_api
     api = init_api(app)
-    for name in API_MODULES:
-        api.register_blueprint(importlib.import_module(f"{__name__}.{name}").blp)
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+        if hasattr(module, "blp"):
+            api.register_blueprint(module.blp)
