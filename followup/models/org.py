@@ -61,5 +61,8 @@ class Ward(db.Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
+    # "clinical" wards discharge patients; "functional" departments (收费处, 后勤 ...) only answer
+    # rectification items.
+    kind: Mapped[str] = mapped_column(String(12), default="clinical", server_default="clinical")
 
     hospital: Mapped[Hospital] = relationship(back_populates="wards")

@@ -1,0 +1,1 @@
+"""Out: monthly summaries, rankings and exports."""
