@@ -5,6 +5,15 @@ from followup import audit
 from followup.models import AuditEvent, Patient
 
 
+def _as_superuser(db, sql, params):
+    """A deliberate fault: the database superuser edits the log behind the app's back. On
+    PostgreSQL that means switching the append-only trigger off, which only a superuser can."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
+    db.session.execute(text(sql), params)
+    db.session.commit()
+
+
 def test_audit_chain_verifies_and_detects_an_edited_row(world, db):
     for i in range(5):
         audit.record("test.event", object_type="x", object_id=i)
@@ -12,8 +21,7 @@ def test_audit_chain_verifies_and_detects_an_edited_row(world, db):
     ok, n, bad = audit.verify_chain()
     assert ok and n >= 5 and bad is None
     victim = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).offset(3).limit(1)).one()
-    db.session.execute(text("UPDATE audit_event SET object_id = 999 WHERE id = :i"), {"i": victim.id})
-    db.session.commit()
+    _as_superuser(db, "UPDATE audit_event SET object_id = 999 WHERE id = :i", {"i": victim.id})
     db.session.expire_all()
     ok, _, bad = audit.verify_chain()
     assert not ok and bad == victim.id
@@ -24,8 +32,7 @@ def test_audit_chain_detects_a_deleted_row(world, db):
         audit.record("test.event", object_id=i)
     db.session.commit()
     middle = db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id).offset(2).limit(1)).one()
-    db.session.execute(text("DELETE FROM audit_event WHERE id = :i"), {"i": middle})
-    db.session.commit()
+    _as_superuser(db, "DELETE FROM audit_event WHERE id = :i", {"i": middle})
     assert audit.verify_chain()[0] is False
 
 

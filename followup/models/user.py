@@ -70,6 +70,7 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # for a max-age policy
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     hospital: Mapped[Hospital | None] = relationship()
