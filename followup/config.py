@@ -37,17 +37,25 @@ class Config:
     MAX_CONTENT_LENGTH = int(_env("MAX_UPLOAD_MB", "50")) * 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None  # tied to the session, which expires on its own
 
-    # Login throttling: lock an account after this many failures for this long.
+    # Login throttling defaults until the security admin saves a policy (security_policy):
+    # lock a (username, address) pair after this many failures, for this long.
     LOGIN_MAX_FAILURES = int(_env("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(_env("LOGIN_LOCK_MINUTES", "15"))
     # argon2id cost; tests lower it.
     ARGON2_TIME_COST = int(_env("ARGON2_TIME_COST", "2"))
     ARGON2_MEMORY_KIB = int(_env("ARGON2_MEMORY_KIB", "19456"))
+    # Roles that must sign in with TOTP until the security admin saves a policy: a comma list
+    # of role values, or "all" (what an MLPS level 3 deployment sets).
+    MFA_ROLES = _env("MFA_ROLES", "sys_admin,security_admin,audit_admin")
+    # Audit records are kept this long (the policy may change it, never below 180 days).
+    AUDIT_RETENTION_DAYS = int(_env("AUDIT_RETENTION_DAYS", "1095"))
 
     # Background jobs. "thread" runs in-process without Redis; "sync" runs at once (tests).
     JOBS_INLINE_MODE = _env("JOBS_INLINE_MODE", "thread")
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "1800"))
-    JOB_FAILURE_TTL = int(_env("JOB_FAILURE_TTL", str(7 * 24 * 3600)))
+    # A failed rq job keeps only an outbox id, but Redis is no archive: drop it after a day (the
+    # outbox row keeps the error for the reconciler and the admins).
+    JOB_FAILURE_TTL = int(_env("JOB_FAILURE_TTL", str(24 * 3600)))
     JOB_RESULT_TTL = int(_env("JOB_RESULT_TTL", "3600"))
     # The reconciler re-enqueues outbox jobs not finished after this many seconds.
     JOB_STALE_SECONDS = int(_env("JOB_STALE_SECONDS", "300"))
@@ -55,3 +63,21 @@ class Config:
 
     # The 7-day rule (出院7日内电话回访).
     FOLLOWUP_DEADLINE_DAYS = int(_env("DEADLINE_DAYS", "7"))
+
+    # Call queues (followup/calls/policy.py reads these; every call rule lives there).
+    # Calling hours, local time: "HH:MM-HH:MM" windows, comma-separated.
+    FOLLOWUP_CALLING_HOURS = _env("CALLING_HOURS", "08:30-11:30,14:00-20:00")
+    # Local clock times where one part of the day ends and the next begins (morning|afternoon|evening).
+    FOLLOWUP_DAY_PARTS = _env("DAY_PARTS", "12:00,17:00")
+    FOLLOWUP_RETRY_MINUTES = int(_env("RETRY_MINUTES", "120"))
+    FOLLOWUP_MAX_ATTEMPTS_PER_DAY = int(_env("MAX_ATTEMPTS_PER_DAY", "3"))
+    FOLLOWUP_LOST_MIN_ATTEMPTS = int(_env("LOST_MIN_ATTEMPTS", "5"))
+    FOLLOWUP_LOST_MIN_DAYS = int(_env("LOST_MIN_DAYS", "3"))
+    FOLLOWUP_CLAIM_MINUTES = int(_env("CLAIM_MINUTES", "15"))
+    FOLLOWUP_AT_RISK_HOURS = int(_env("AT_RISK_HOURS", "24"))
+    FOLLOWUP_CALLBACK_MAX_DAYS = int(_env("CALLBACK_MAX_DAYS", "14"))
+
+    # Imports: rows per committed chunk, the run lease, and the largest file accepted (rows).
+    IMPORT_CHUNK_ROWS = int(_env("IMPORT_CHUNK_ROWS", "5000"))
+    IMPORT_LEASE_SECONDS = int(_env("IMPORT_LEASE_SECONDS", "120"))
+    IMPORT_MAX_ROWS = int(_env("IMPORT_MAX_ROWS", "500000"))
