@@ -94,7 +94,7 @@ def seed_users() -> dict[str, str]:
 
 
 def seed_discharges(count: int, today: date | None = None, seed: int = 20261125) -> int:
-    """`count` synthetic discharges spread over the last 30 days, with tasks. Idempotent per
+    """`count` synthetic discharges over the 30 days before today, with tasks. Idempotent per
     inpatient number, so running it twice adds nothing."""
     rng = random.Random(seed)
     fake = Faker("zh_CN")
@@ -112,7 +112,7 @@ def seed_discharges(count: int, today: date | None = None, seed: int = 20261125)
         diag = rng.choice(DIAGNOSES[ward.code])
         birth = date(rng.randint(1935, 2005), rng.randint(1, 12), rng.randint(1, 28))
         sex = rng.choice("12")
-        discharge_day = today - timedelta(days=rng.randint(0, 30))
+        discharge_day = today - timedelta(days=rng.randint(1, 30))  # never in the future
         discharge_at = datetime.combine(discharge_day, time(rng.randint(8, 18), rng.choice((0, 15, 30, 45))),
                                         tzinfo=LOCAL_TZ)
         patient = Patient(hospital_id=h.id, sex=sex, birth_date=birth)
@@ -137,7 +137,11 @@ def seed_discharges(count: int, today: date | None = None, seed: int = 20261125)
 def _mobile(rng) -> str:
     while True:
         n = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}"
-        parsed = phonenumbers.parse(n, "CN")
+        try:
+            # Some 1xxxx prefixes are carrier-selection codes (e.g. 17951) that parsing strips.
+            parsed = phonenumbers.parse(n, "CN")
+        except phonenumbers.NumberParseException:
+            continue
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 

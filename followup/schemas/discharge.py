@@ -1,4 +1,6 @@
 """Discharge output shapes. Masking happens here, on the server, according to the viewer's role."""
+from datetime import timedelta
+
 from marshmallow import Schema, fields
 
 from ..access import mask_name, mask_phone, may_see_name
@@ -10,6 +12,8 @@ class TaskBrief(Schema):
     level = fields.Str()
     status = fields.Str()
     due_at = fields.Function(lambda t: local(t.due_at).isoformat())
+    # The last local day on which the call is on time (due_at is the midnight after it).
+    last_day = fields.Function(lambda t: local(t.due_at - timedelta(microseconds=1)).date().isoformat())
     close_reason = fields.Str(allow_none=True)
 
 
