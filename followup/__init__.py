@@ -27,7 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=os.path.join(root, "followup", "translations"))
     crypto.init_keys(app)
-    from . import auth  # noqa: F401  (registers the user loader)
+    from . import auth  # registers the user loader
+    auth.init_app(app)
 
     from .routes import register_blueprints
     register_blueprints(app)

@@ -1,15 +1,18 @@
-"""Passwords (argon2id), sign-in with lockout, and the Flask-Login user loader."""
+"""Passwords (argon2id), sign-in with lockout per (username, address) and per account, the
+finish of a sign-in (second factor done, server-side session started), and the user loader."""
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, g, has_request_context, request, session
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from . import audit
-from .clock import utcnow
+from .clock import as_utc, utcnow
 from .extensions import db, login_manager
 from .models import User
+from .models.security import LoginThrottle
 
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = None
@@ -44,51 +47,116 @@ class LoginRefused(Exception):
         self.reason = reason
 
 
-def authenticate(username: str, password: str, now=None) -> User:
-    """Check a sign-in; count failures and lock the account after too many. Commits."""
+def client_ip() -> str:
+    return (request.remote_addr or "")[:64] if has_request_context() else ""
+
+
+def _throttle(username: str, ip: str) -> LoginThrottle:
+    key = dict(username=username[:64], ip=ip)
+    row = db.session.scalar(select(LoginThrottle).filter_by(**key))
+    if row is None:
+        try:
+            with db.session.begin_nested():  # two failures at once: the loser re-reads
+                row = LoginThrottle(**key, failures=0)
+                db.session.add(row)
+        except IntegrityError:
+            row = db.session.scalar(select(LoginThrottle).filter_by(**key))
+    return row
+
+
+def _fail(username: str, ip: str, user: User | None, reason: str, now) -> None:
+    from .security.policy import current_policy
+    policy = current_policy()
+    lock_for = timedelta(minutes=policy.lockout_minutes)
+    pair = _throttle(username, ip)
+    pair.failures += 1
+    pair.updated_at = now
+    if pair.failures >= policy.lockout_threshold:
+        pair.locked_until, pair.failures = now + lock_for, 0
+        audit.record("auth.locked", user=user, detail={"scope": "address"}, now=now)
+    if user is not None:
+        user.failed_logins += 1
+        if user.failed_logins >= policy.account_lockout_threshold:
+            user.locked_until, user.failed_logins = now + lock_for, 0
+            audit.record("auth.locked", user=user, detail={"scope": "account"}, now=now)
+    detail = {"reason": reason} if user else {"username": username[:64], "reason": reason}
+    audit.record("auth.login_failed", user=user, detail=detail, now=now)
+    db.session.commit()
+
+
+def authenticate(username: str, password: str, now=None, ip: str | None = None) -> User:
+    """Check a password. Failures count per (username, address) and per account; either limit
+    locks. A locked pair is refused before the password is looked at. Commits failures; a
+    success only returns the user: finish_login() or the second factor completes it."""
     global _DUMMY_HASH
     now = now or utcnow()
-    cfg = current_app.config
+    ip = client_ip() if ip is None else ip
+    pair = db.session.scalar(select(LoginThrottle).filter_by(username=username[:64], ip=ip))
     user = db.session.scalar(select(User).where(User.username == username))
+    if (pair and pair.locked_until and as_utc(pair.locked_until) > now) or \
+            (user and user.locked_until and as_utc(user.locked_until) > now):
+        audit.record("auth.login_failed", user=user, now=now,
+                     detail={"reason": "locked"} if user else {"username": username[:64], "reason": "locked"})
+        db.session.commit()
+        raise LoginRefused("locked")
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password("dummy-password")
         _hasher().verify(_DUMMY_HASH, "dummy-password")
-        audit.record("auth.login_failed", detail={"username": username[:64], "reason": "unknown"})
-        db.session.commit()
+        _fail(username, ip, None, "unknown", now)
         raise LoginRefused("invalid")
-    if user.locked_until and user.locked_until > now:
-        audit.record("auth.login_failed", user=user, detail={"reason": "locked"})
-        db.session.commit()
-        raise LoginRefused("locked")
     if not check_password(user, password):
-        user.failed_logins += 1
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            audit.record("auth.locked", user=user)
-        audit.record("auth.login_failed", user=user, detail={"reason": "password"})
-        db.session.commit()
+        _fail(username, ip, user, "password", now)
         raise LoginRefused("invalid")
     if not user.active:
-        audit.record("auth.login_failed", user=user, detail={"reason": "inactive"})
+        audit.record("auth.login_failed", user=user, detail={"reason": "inactive"}, now=now)
         db.session.commit()
         raise LoginRefused("inactive")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    audit.record("auth.login", user=user)
-    db.session.commit()
     return user
+
+
+def record_second_factor_failure(user: User, now) -> None:
+    """A wrong TOTP or recovery code counts against the same limits as a wrong password."""
+    _fail(user.username, client_ip(), user, "second_factor", now)
+
+
+def finish_login(user: User, *, method: str, now) -> str:
+    """Both factors passed: clear the counters, audit, open a server-side session. Returns the
+    session token for the cookie. Flushes; the route commits."""
+    from .security.sessions import start_session
+    pair = db.session.scalar(select(LoginThrottle).filter_by(username=user.username[:64], ip=client_ip()))
+    if pair is not None:
+        db.session.delete(pair)
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    audit.record("auth.login", user=user, detail={"second_factor": method}, now=now)
+    ua = request.headers.get("User-Agent", "") if has_request_context() else ""
+    return start_session(user, now=now, ip=client_ip(), user_agent=ua)
 
 
 @login_manager.user_loader
 def load_user(token: str):
-    """The session holds "id:session_token"; a changed token (logout everywhere, role change,
-    disable) ends every existing session."""
+    """The cookie holds "id:session_token" (Flask-Login) and the server session's token ("sid").
+    Both must match a live server-side session: logout, revocation, disable, and the idle and
+    absolute timeouts all end it here."""
+    from .security.sessions import find_live_session
     uid, _, tok = token.partition(":")
     if not uid.isdigit():
         return None
     user = db.session.get(User, int(uid))
     if user is None or not user.active or user.session_token != tok:
         return None
+    live, written = find_live_session(session.get("sid"), user, now=utcnow())
+    if written:  # last-seen or expiry; nothing else is pending this early in the request
+        db.session.commit()
+    if live is None:
+        return None
+    g.user_session_id = live.id
     return user
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def _load_user_first():
+        """Resolve the session before the view runs, so the loader's own small write (last seen,
+        expiry) never shares a transaction with the view's work."""
+        from flask_login import current_user
+        current_user._get_current_object()

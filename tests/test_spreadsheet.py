@@ -7,7 +7,7 @@ from datetime import date
 
 import openpyxl
 
-from followup.reports.spreadsheet import csv_bytes, neutralise, spreadsheet_response, xlsx_bytes
+from followup.reports.spreadsheet import Sheet, neutralise, spreadsheet_response, to_csv, to_xlsx
 
 PAYLOADS = [
     "=1+1", "+1+1", "-1+1", "@SUM(1+1)", "\t=1+1", "\r=1+1", "\0=1", "=HYPERLINK(\"http://x\",\"点我\")",
@@ -30,13 +30,20 @@ def test_risky_text_is_prefixed_and_safe_text_untouched():
     assert neutralise(-3) == -3 and neutralise(date(2026, 1, 2)) == date(2026, 1, 2)
 
 
+def test_a_workbook_has_one_sheet_per_section_with_a_frozen_header():
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx([Sheet("汇总", ["a"], [[1]]), Sheet("明细", ["=b"], [["-x"]])])))
+    assert wb.sheetnames == ["汇总", "明细"]
+    assert wb["明细"]["A1"].value == "'=b" and wb["明细"]["A2"].value == "'-x"
+    assert wb["汇总"].freeze_panes == "A2"
+
+
 def _ooxml_text(value):
     """XlsxWriter stores control characters as _xHHHH_ (as Excel does); openpyxl leaves them."""
     return re.sub(r"_x([0-9A-F]{4})_", lambda m: chr(int(m.group(1), 16)), value)
 
 
 def test_xlsx_has_no_formula_cells_and_negative_numbers_stay_numeric():
-    wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(HEADERS, _rows())))
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx([Sheet("导出", HEADERS, _rows())])))
     ws = wb.active
     cells = list(ws.iter_rows(min_row=2))
     assert all(c.data_type != "f" for row in cells for c in row)
@@ -49,9 +56,10 @@ def test_xlsx_has_no_formula_cells_and_negative_numbers_stay_numeric():
 
 
 def test_csv_is_utf8_with_bom_and_every_risky_cell_starts_with_an_apostrophe():
-    raw = csv_bytes(HEADERS, _rows())
+    raw = to_csv(HEADERS, _rows())
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert len(rows) == 1 + len(_rows())
     assert rows[0] == HEADERS
     for row, payload in zip(rows[1:], PAYLOADS):
         assert row[0] == "'" + payload and row[1] == "-3"

@@ -3,93 +3,105 @@
 Every text cell that a spreadsheet would read as a formula or a command (it starts with
 = + - @ tab CR or NUL, ASVS 5.0 1.2.10) gets a leading apostrophe; numbers stay numbers, so a
 legitimate -3 in a numeric column is still summable. Use these writers for every export: the
-rule lives here only."""
+rule lives here only. Callers audit each export (what was exported, never the values)."""
 import csv
 import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable, Sequence
+from urllib.parse import quote
 
 import xlsxwriter
 from flask import Response
 
-RISKY_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def neutralise(value):
-    """A cell value safe to write: risky text gets a leading ', numbers and dates pass."""
+    """Make one cell value inert. Non-strings (numbers, dates, None) pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+@dataclass
+class Sheet:
+    title: str                     # ≤ 31 characters (Excel's limit); Chinese is fine
+    header: Sequence[str]
+    rows: Iterable[Sequence] = field(default_factory=list)
+    widths: Sequence[int] | None = None
+
+
+def _csv_text(value) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float, Decimal, date, datetime)):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(RISKY_PREFIXES) else text
-
-
-def _cell_text(value) -> str:
-    value = neutralise(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    if isinstance(value, (bool, int, float, Decimal)):
+        return str(value)
+    return neutralise(str(value))
 
 
-def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """UTF-8 with BOM (Excel on Chinese Windows then reads it right), RFC 4180 quoting."""
+def to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+    """UTF-8 with BOM, so Excel on a Chinese Windows opens it without mojibake; RFC 4180."""
     buf = io.StringIO(newline="")
-    writer = csv.writer(buf, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([_cell_text(h) for h in headers])
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([_csv_text(h) for h in header])
     for row in rows:
-        writer.writerow([_cell_text(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        w.writerow([_csv_text(v) for v in row])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
-def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence], sheet: str = "Sheet1") -> bytes:
-    """One sheet; text is always written as text (IDs and phones keep their digits), numbers as
-    numbers, dates as dates. Formulas and URLs are never created from data."""
+def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
+    """One workbook, one worksheet per Sheet, streamed with constant memory. Text is always
+    written as text (IDs and phones keep their digits); formulas and URLs are never created."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False, "strings_to_numbers": False})
-    ws = book.add_worksheet(sheet[:31])
-    bold = book.add_format({"bold": True})
-    day = book.add_format({"num_format": "yyyy-mm-dd"})
-    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    for c, h in enumerate(headers):
-        ws.write_string(0, c, _cell_text(h), bold)
-    for r, row in enumerate(rows, start=1):
-        for c, raw in enumerate(row):
-            value = neutralise(raw)
-            if isinstance(value, datetime):
-                ws.write_datetime(r, c, value.replace(tzinfo=None), stamp)
-            elif isinstance(value, date):
-                ws.write_datetime(r, c, datetime(value.year, value.month, value.day), day)
-            elif isinstance(value, (int, float, Decimal)):
-                ws.write_number(r, c, float(value))
-            else:
-                ws.write_string(r, c, value)
-    book.close()
+    wb = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": True,
+                                   "strings_to_formulas": False, "strings_to_urls": False,
+                                   "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd"})
+    bold = wb.add_format({"bold": True, "bg_color": "#EEF2F6"})
+    for sheet in sheets:
+        ws = wb.add_worksheet(sheet.title[:31])
+        for c, h in enumerate(sheet.header):
+            ws.write_string(0, c, neutralise(str(h)), bold)
+            ws.set_column(c, c, (sheet.widths[c] if sheet.widths else 14))
+        for r, row in enumerate(sheet.rows, start=1):
+            for c, v in enumerate(row):
+                _write(ws, r, c, v)
+        ws.freeze_panes(1, 0)
+    wb.close()
     return out.getvalue()
 
 
-def spreadsheet_response(fmt: str, filename: str, headers: Sequence[str], rows: Iterable[Sequence],
-                         sheet: str = "Sheet1") -> Response:
-    """A download of `rows` as fmt 'csv' or 'xlsx'; `filename` without extension.
-    Callers audit the export themselves (what was exported, never the values)."""
-    from urllib.parse import quote
+def _write(ws, r, c, v):
+    if v is None:
+        return
+    if isinstance(v, bool):
+        ws.write_boolean(r, c, v)
+    elif isinstance(v, (int, float, Decimal)):
+        ws.write_number(r, c, float(v))
+    elif isinstance(v, (date, datetime)):
+        ws.write_datetime(r, c, v.replace(tzinfo=None) if getattr(v, "tzinfo", None) else v)
+    else:
+        ws.write_string(r, c, neutralise(str(v)))
+
+
+def spreadsheet_response(fmt: str, filename: str, header: Sequence[str], rows: Iterable[Sequence],
+                         title: str = "Sheet1") -> Response:
+    """A download of `rows` as fmt 'csv' or 'xlsx'; `filename` without extension (Chinese ok)."""
     if fmt == "xlsx":
-        body, mimetype = xlsx_bytes(headers, rows, sheet), XLSX_MIMETYPE
+        body, mimetype = to_xlsx([Sheet(title, header, rows)]), XLSX_MIMETYPE
     elif fmt == "csv":
-        body, mimetype = csv_bytes(headers, rows), CSV_MIMETYPE
+        body, mimetype = to_csv(header, rows), CSV_MIMETYPE
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     resp = Response(body, mimetype=mimetype)
-    name = f"{filename}.{fmt}"
     resp.headers["Content-Disposition"] = (
-        f"attachment; filename=\"export.{fmt}\"; filename*=UTF-8''{quote(name)}")
+        f"attachment; filename=\"export.{fmt}\"; filename*=UTF-8''{quote(f'{filename}.{fmt}')}")
     resp.headers["Cache-Control"] = "no-store"
     return resp
