@@ -120,3 +120,67 @@ def mask_id_number(id_number: str | None) -> str:
         return "*" * len(id_number)
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
+
+
+# --- QA: the monthly summary, opinions and the rectification ledger ---------------------------
+# QA reads what patients said in its hospital; auditors see only figures of their region's
+# hospitals; department responders see only their departments' ledger items; nurses none of it.
+SUMMARY_ROLES = {Role.QA, Role.COUNTY_AUDITOR, Role.CITY_AUDITOR}
+
+
+def summary_hospital_ids(user: User):
+    """SELECT of the hospitals whose monthly figures the user may see."""
+    if user.role_enum not in SUMMARY_ROLES:
+        return select(Hospital.id).where(false())
+    return hospital_ids_select(user)
+
+
+def may_read_opinions(user: User) -> bool:
+    """Patients' words (complaint and praise texts) are for the hospital's QA only."""
+    return user.role_enum == Role.QA
+
+
+def get_summary_hospital_or_404(user: User, hospital_id: int) -> Hospital:
+    h = db.session.scalar(select(Hospital).where(Hospital.id == hospital_id,
+                                                 Hospital.id.in_(summary_hospital_ids(user))))
+    if h is None:
+        abort(404)
+    return h
+
+
+def opinion_filter(user: User):
+    from .models.opinion import Opinion
+    return Opinion.hospital_id == user.hospital_id if user.role_enum == Role.QA else false()
+
+
+def ledger_filter(user: User):
+    """QA: its hospital's items; a responder: the items assigned to its departments."""
+    from .models.opinion import RectificationItem as RI
+    role = user.role_enum
+    if role == Role.QA:
+        return RI.hospital_id == user.hospital_id
+    if role == Role.DEPT_RESPONDER and user.ward_ids:
+        return (RI.hospital_id == user.hospital_id) & RI.ward_id.in_(user.ward_ids)
+    return false()
+
+
+def get_scoped_or_404(user: User, model, row_id: int, scope):
+    """One row of `model` by id inside scope(user), else 404 (missing and forbidden look alike)."""
+    row = db.session.scalar(select(model).where(model.id == row_id, scope(user)))
+    if row is None:
+        abort(404)
+    return row
+
+
+# --- calls: red-flag alerts raised on ward-level calls ------------------------------------------
+
+def red_flag_filter(user: User):
+    """The ward's nurses (head nurse included) see its alerts; QA and the hospital admin their
+    hospital's."""
+    from .models.alert import RedFlagAlert
+    role = user.role_enum
+    if role == Role.NURSE:
+        return RedFlagAlert.ward_id.in_(user.ward_ids) if user.ward_ids else false()
+    if role in (Role.QA, Role.HOSPITAL_ADMIN):
+        return RedFlagAlert.hospital_id == user.hospital_id
+    return false()

@@ -1,12 +1,20 @@
-"""The rectification ledger (整改台账): problems stay open until QA verifies and strikes them off.
+"""The rectification ledger (整改台账): problems stay open until QA verifies and strikes them off,
+and QA's reclassification of opinions.
 
-Operations flush and log but never commit; every step appends a RectificationEvent."""
+The state machine:  open --respond--> responded --close--> closed
+                                      responded --send_back--> open
+                    open|responded --reassign--> open (another department or due date)
+Operations check the transition, flush and log but never commit; every step appends a
+RectificationEvent. Overdue = not closed and past its due date (local calendar)."""
 from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
 
 from . import audit
 from .clock import local_date
 from .extensions import db
-from .models.opinion import ItemStatus, Opinion, RectificationEvent, RectificationItem, Sentiment
+from .models import Ward
+from .models.opinion import Category, ItemStatus, Opinion, RectificationEvent, RectificationItem, Sentiment
 
 # Days a department has to answer a complaint before the item counts as overdue.
 DEFAULT_DUE_DAYS = 15
@@ -40,3 +48,108 @@ def add_event(item: RectificationItem, *, user, action: str, now: datetime, note
     db.session.add(ev)
     db.session.flush()
     return ev
+
+
+class LedgerError(ValueError):
+    """A step the item's state does not allow (e.g. closing an item nobody answered)."""
+
+
+def _require(item: RectificationItem, *allowed: ItemStatus, step: str) -> None:
+    if item.status not in allowed:
+        raise LedgerError(f"item {item.id}: cannot {step} an item that is {item.status}")
+
+
+def respond(item: RectificationItem, *, user, cause: str, measures: str, now: datetime) -> None:
+    """The department's answer: the cause found and the measures taken."""
+    _require(item, ItemStatus.OPEN, step="respond to")
+    if not cause.strip() or not measures.strip():
+        raise LedgerError(f"item {item.id}: cause and measures are both required")
+    item.cause, item.measures, item.status = cause.strip(), measures.strip(), ItemStatus.RESPONDED
+    _step(item, user, "responded", now, data={"cause": item.cause, "measures": item.measures})
+
+
+def close(item: RectificationItem, *, user, now: datetime, note: str = "") -> None:
+    """QA verified the measures: struck off the ledger (销号)."""
+    _require(item, ItemStatus.RESPONDED, step="close")
+    item.status, item.closed_at = ItemStatus.CLOSED, now
+    _step(item, user, "closed", now, note=note)
+
+
+def send_back(item: RectificationItem, *, user, now: datetime, note: str) -> None:
+    """QA is not satisfied with the answer: back to the department, with the reason."""
+    _require(item, ItemStatus.RESPONDED, step="send back")
+    if not note.strip():
+        raise LedgerError(f"item {item.id}: say why the answer is sent back")
+    item.status = ItemStatus.OPEN
+    _step(item, user, "returned", now, note=note.strip())
+
+
+def reassign(item: RectificationItem, *, user, now: datetime, ward: Ward | None = None,
+             due: date | None = None, note: str = "") -> None:
+    """Another department and/or another due date; the item goes back to open."""
+    _require(item, ItemStatus.OPEN, ItemStatus.RESPONDED, step="reassign")
+    if ward is not None and ward.hospital_id != item.hospital_id:
+        raise LedgerError(f"item {item.id}: department {ward.id} is not in the item's hospital")
+    data = {"from_ward_id": item.ward_id, "from_due": item.due_date.isoformat()}
+    if ward is not None:
+        item.ward_id = ward.id
+    if due is not None:
+        item.due_date = due
+    item.status = ItemStatus.OPEN
+    data.update(ward_id=item.ward_id, due=item.due_date.isoformat())
+    _step(item, user, "assigned", now, note=note, data=data)
+
+
+def _step(item, user, action, now, note="", data=None):
+    db.session.flush()  # the version check happens here: a concurrent step fails, not merges
+    add_event(item, user=user, action=action, now=now, note=note, data=data)
+    audit.record(f"ledger.{action}", user=user, object_type="rectification_item", object_id=item.id, now=now)
+
+
+def is_overdue(item: RectificationItem, as_of: date) -> bool:
+    return item.status != ItemStatus.CLOSED and item.due_date < as_of
+
+
+def open_as_of(at: datetime):
+    """WHERE clause: items already created at `at` and not closed by then. Open items carry
+    over from month to month until they are closed."""
+    return (RectificationItem.created_at < at) & or_(
+        RectificationItem.closed_at.is_(None), RectificationItem.closed_at >= at)
+
+
+# The status an item is in after each kind of step (the history replays to any moment).
+STATUS_AFTER = {"created": ItemStatus.OPEN, "assigned": ItemStatus.OPEN, "returned": ItemStatus.OPEN,
+                "responded": ItemStatus.RESPONDED, "closed": ItemStatus.CLOSED}
+
+
+def status_as_of(item_ids: list[int], at: datetime) -> dict[int, str]:
+    """{item id: status at `at`}, replayed from the history (for month-end views)."""
+    out: dict[int, str] = {}
+    for chunk in (item_ids[i:i + 500] for i in range(0, len(item_ids), 500)):
+        rows = db.session.execute(
+            select(RectificationEvent.item_id, RectificationEvent.action)
+            .where(RectificationEvent.item_id.in_(chunk), RectificationEvent.at < at)
+            .order_by(RectificationEvent.item_id, RectificationEvent.at, RectificationEvent.id))
+        for item_id, action in rows:
+            if action in STATUS_AFTER:
+                out[item_id] = STATUS_AFTER[action].value
+    return out
+
+
+def reclassify(opinion: Opinion, *, user, now: datetime, category: str | None = None,
+               sentiment: str | None = None, ward: Ward | None = None) -> None:
+    """QA's classification of what the patient said. The text is never touched, and the
+    recorder's classification stays in the original_* columns."""
+    if category is not None:
+        opinion.category = Category(category).value
+    if sentiment is not None:
+        opinion.sentiment = Sentiment(sentiment).value
+    if ward is not None:
+        if ward.hospital_id != opinion.hospital_id:
+            raise LedgerError(f"opinion {opinion.id}: department {ward.id} is not in its hospital")
+        opinion.ward_id = ward.id
+    opinion.reclassified_by_id, opinion.reclassified_at = getattr(user, "id", None), now
+    db.session.flush()
+    audit.record("opinion.reclassify", user=user, object_type="opinion", object_id=opinion.id,
+                 detail={"category": opinion.category, "sentiment": opinion.sentiment,
+                         "ward_id": opinion.ward_id}, now=now)

@@ -1,0 +1,42 @@
+"""Report jobs: the monthly summaries, for the month before on the first day of each month
+(fanned out, one job per hospital) and for one hospital on demand."""
+from sqlalchemy import select
+
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Hospital
+from ..reports import monthly
+from . import QUEUE_REPORTS, dispatch, job, submit
+from .maintenance import PERIODIC, Periodic
+
+
+@job("monthly_summary", queue=QUEUE_REPORTS)
+def monthly_summary(hospital_id: int, month: str):
+    """Generate and store one hospital's summary; a re-run replaces the snapshot."""
+    monthly.parse_month(month)
+    monthly.store(hospital_id, month, now=utcnow())
+    db.session.commit()
+
+
+@job("monthly_summaries", queue=QUEUE_REPORTS)
+def monthly_summaries(month: str):
+    """Every hospital's summary for `month`, one job each (a slow hospital delays no other)."""
+    monthly.parse_month(month)
+    rows = [submit("monthly_summary", hid, month, dedupe_key=f"monthly_summary:{hid}:{month}:auto")
+            for hid in db.session.scalars(select(Hospital.id).order_by(Hospital.id))]
+    db.session.commit()
+    dispatch([r.id for r in rows])
+
+
+def request_summary(hospital_id: int, month: str, now):
+    """On demand (QA's "generate now"): submit in the caller's transaction; dispatch after commit."""
+    return submit("monthly_summary", hospital_id, month,
+                  dedupe_key=f"monthly_summary:{hospital_id}:{month}:{now.isoformat()}")
+
+
+def _month_before(now):
+    return (monthly.previous_month(now),)
+
+
+PERIODIC.append(Periodic(id="monthly_summaries", job="monthly_summaries", period="month",
+                         args_for=_month_before))
