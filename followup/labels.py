@@ -12,3 +12,15 @@ STATUS_LABELS = {"open": _l("open"), "claimed": _l("claimed"), "done": _l("done"
                  "closed": _l("closed")}
 LEVEL_LABELS = {"ward": _l("ward-level"), "hospital": _l("hospital-level")}
 FORM_LABELS = [_l("Username"), _l("Password")]
+# Opinions and the rectification ledger (models/opinion.py).
+CATEGORY_LABELS = {
+    "service_attitude": _l("Service attitude"), "medical_quality": _l("Medical quality"),
+    "communication": _l("Communication"), "cost": _l("Cost and billing"),
+    "waiting_process": _l("Waiting and process"), "environment": _l("Environment and cleanliness"),
+    "food": _l("Food"), "parking_access": _l("Parking and access"), "other": _l("Other"),
+}
+SENTIMENT_LABELS = {"complaint": _l("Complaint"), "suggestion": _l("Suggestion"), "praise": _l("Praise")}
+ITEM_STATUS_LABELS = {"open": _l("Awaiting response"), "responded": _l("Awaiting verification"),
+                      "closed": _l("Closed")}
+SATISFACTION_LABELS = {"overall": _l("Overall"), "doctors": _l("Doctors"), "nurses": _l("Nurses"),
+                       "environment": _l("Environment"), "cost": _l("Cost"), "process": _l("Process")}
