@@ -49,8 +49,11 @@ def record(action: str, *, user=None, object_type: str = "", object_id: int | No
 
 
 def verify_chain(batch: int = 5000) -> tuple[bool, int, int | None]:
-    """Walk the chain in id order. Returns (ok, rows checked, id of the first bad row)."""
-    prev, checked, last_id = "", 0, 0
+    """Walk the chain in id order, from the last retention anchor if rows were purged.
+    Returns (ok, rows checked, id of the first bad row)."""
+    from .models.security import AuditAnchor
+    anchor = db.session.scalars(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1)).first()
+    prev, checked, last_id = (anchor.last_hash, 0, anchor.through_id) if anchor else ("", 0, 0)
     while True:
         rows = db.session.execute(
             select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)

@@ -26,6 +26,15 @@ def init_templating(app):
             return jsonify({"code": 404, "status": "Not Found"}), 404
         return render_template("errors/404.html"), 404
 
+    @app.errorhandler(413)
+    def _too_large(_err):
+        """An upload over MAX_CONTENT_LENGTH: refused before it is read, with a plain answer."""
+        from flask import current_app, jsonify, render_template
+        limit_mb = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        if request.path.startswith("/api/"):
+            return jsonify({"code": 413, "status": "Payload Too Large", "limit_mb": limit_mb}), 413
+        return render_template("errors/413.html", limit_mb=limit_mb), 413
+
     @app.after_request
     def _headers(resp):
         # Strict CSP: no inline script, no third-party origins (everything is vendored).

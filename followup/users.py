@@ -5,6 +5,8 @@ from . import audit
 from .auth import hash_password
 from .extensions import db
 from .models import Hospital, Region, Role, User, Ward
+from .security.policy import password_problems
+from .security.sessions import revoke_all
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -21,6 +23,16 @@ def create_user(username: str, password: str, role: Role, *, display_name=None, 
         raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
     user = User(username=username, display_name=display_name or username,
                 password_hash=hash_password(password), role=role.value)
+    _apply_scope(user, role, hospital_code, ward_codes, region_code)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", object_type="user", object_id=user.id, detail={"role": role.value})
+    return user
+
+
+def _apply_scope(user: User, role: Role, hospital_code=None, ward_codes=(), region_code=None) -> None:
+    """Give the user the scope the role needs (hospital, wards or region) and nothing else."""
+    user.hospital, user.region, user.wards = None, None, []
     kind = role.scope_kind
     if kind in ("hospital", "wards"):
         hospital = db.session.scalar(select(Hospital).where(Hospital.code == (hospital_code or "")))
@@ -39,7 +51,42 @@ def create_user(username: str, password: str, role: Role, *, display_name=None, 
         if region is None:
             raise UserError(f"role {role.value} needs --region with the code of a {kind}")
         user.region = region
-    db.session.add(user)
+
+
+# --- changes by the system administrator; each ends the user's sessions where rights change ---
+
+def change_role(user: User, role: Role, *, now, hospital_code=None, ward_codes=(), region_code=None) -> None:
+    """New role and scope; every session of the user ends (rights must not linger)."""
+    before = user.role
+    _apply_scope(user, role, hospital_code, ward_codes, region_code)
+    user.role = role.value
+    revoke_all(user, now=now, reason="role_change")
     db.session.flush()
-    audit.record("user.create", object_type="user", object_id=user.id, detail={"role": role.value})
-    return user
+    audit.record("user.role_change", object_type="user", object_id=user.id,
+                 detail={"from": before, "to": role.value}, now=now)
+
+
+def set_active(user: User, active: bool, *, now) -> None:
+    user.active = active
+    if not active:
+        revoke_all(user, now=now, reason="disabled")
+    audit.record("user.enable" if active else "user.disable", object_type="user", object_id=user.id, now=now)
+
+
+def revoke_user_sessions(user: User, *, now, reason: str = "admin") -> int:
+    n = revoke_all(user, now=now, reason=reason)
+    audit.record("user.sessions_revoked", object_type="user", object_id=user.id,
+                 detail={"sessions": n, "reason": reason}, now=now)
+    return n
+
+
+def change_password(user: User, new_password: str, *, now) -> None:
+    """A password that meets the policy; every existing session ends (the caller signs the
+    current browser in again if the user changed it themselves)."""
+    problems = password_problems(new_password)
+    if problems:
+        raise UserError("password needs " + "; ".join(problems))
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    revoke_all(user, now=now, reason="password_change")
+    audit.record("user.password_change", object_type="user", object_id=user.id, now=now)

@@ -30,7 +30,7 @@ def current_policy() -> SecurityPolicy:
         policy = SecurityPolicy(id=POLICY_ID, mfa_roles=default_mfa_roles(),
                                 lockout_threshold=cfg["LOGIN_MAX_FAILURES"],
                                 lockout_minutes=cfg["LOGIN_LOCK_MINUTES"],
-                                audit_retention_days=max(cfg["AUDIT_RETENTION_DAYS"], AUDIT_RETENTION_FLOOR_DAYS))
+                                audit_retention_days=cfg["AUDIT_RETENTION_DAYS"])
         for col in SecurityPolicy.__table__.columns:  # column defaults, without inserting
             if getattr(policy, col.key) is None and col.default is not None and col.default.is_scalar:
                 setattr(policy, col.key, col.default.arg)

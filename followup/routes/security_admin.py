@@ -1,0 +1,71 @@
+"""The security administrator's pages: the security policy, and resetting a user's second
+factor (lost phone). No patient data, no audit log, no account creation."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from .. import audit
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Role, User
+from ..models.security import UserMfa
+from ..security.mfa import reset_mfa
+from ..security.policy import PolicySchema, current_policy, save_policy
+from ..security.sessions import revoke_all
+from . import nav
+
+bp = Blueprint("security_admin", __name__, url_prefix="/security")
+nav("security_admin.policy", "Security policy", [Role.SECURITY_ADMIN], order=85)
+nav("security_admin.second_factors", "Second factors", [Role.SECURITY_ADMIN], order=86)
+
+INT_FIELDS = [name for name, f in PolicySchema().fields.items() if name != "mfa_roles"]
+
+
+@bp.before_request
+@login_required
+def _only_security_admin():
+    if current_user.role != Role.SECURITY_ADMIN:
+        abort(404)
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+def policy():
+    errors = {}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in INT_FIELDS}
+        form["mfa_roles"] = request.form.getlist("mfa_roles")
+        try:
+            save_policy(form, by=current_user, now=utcnow())
+        except ValidationError as err:
+            db.session.rollback()
+            errors = err.messages
+        else:
+            db.session.commit()
+            flash(_("Security policy saved."), "success")
+            return redirect(url_for("security_admin.policy"))
+    return render_template("security/policy.html", policy=current_policy(), roles=list(Role),
+                           fields=INT_FIELDS, errors=errors, form=request.form), 400 if errors else 200
+
+
+@bp.route("/second-factors")
+def second_factors():
+    enrolled = set(db.session.scalars(select(UserMfa.user_id).where(UserMfa.confirmed.is_(True))))
+    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
+    return render_template("security/second_factors.html", users=users, enrolled=enrolled,
+                           required=set(current_policy().mfa_roles))
+
+
+@bp.route("/second-factors/<int:user_id>/reset", methods=["POST"])
+def reset_second_factor(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    now = utcnow()
+    reset_mfa(user)
+    revoke_all(user, now=now, reason="mfa_reset")
+    audit.record("auth.mfa_reset", object_type="user", object_id=user.id, now=now)
+    db.session.commit()
+    flash(_("Second factor reset; %(name)s enrols again at the next sign-in.", name=user.username), "success")
+    return redirect(url_for("security_admin.second_factors"))

@@ -1,0 +1,41 @@
+"""Audit retention: records older than the policy's retention are removed by this purge only,
+never below the legal floor of 180 days, leaving an anchor so the chain still verifies. The
+purge is itself audited."""
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, text
+
+from .. import audit
+from ..extensions import db
+from ..models import AuditEvent
+from ..models.security import AUDIT_RETENTION_FLOOR_DAYS, AuditAnchor
+from .policy import current_policy
+
+
+class RetentionError(ValueError):
+    pass
+
+
+def purge_audit(*, now, days: int | None = None) -> int:
+    """Delete audit events older than `days` (default: the policy). Refuses anything shorter
+    than 180 days, whatever the configuration says. Flushes; returns rows removed."""
+    days = current_policy().audit_retention_days if days is None else days
+    if days < AUDIT_RETENTION_FLOOR_DAYS:
+        raise RetentionError(f"audit retention of {days} days refused: the floor is "
+                             f"{AUDIT_RETENTION_FLOOR_DAYS} days")
+    cutoff = now - timedelta(days=days)
+    through = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.at < cutoff))
+    if through is None:
+        return 0
+    last_hash = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id == through))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The append-only trigger lets this transaction delete rows past the legal floor only.
+        db.session.execute(text("SELECT set_config('followup.audit_purge', 'on', true)"))
+    removed = db.session.execute(delete(AuditEvent).where(AuditEvent.id <= through)).rowcount
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT set_config('followup.audit_purge', 'off', true)"))
+    db.session.add(AuditAnchor(through_id=through, last_hash=last_hash, purged=removed, at=now))
+    db.session.flush()
+    audit.record("audit.purge", object_type="audit_event", object_id=through,
+                 detail={"rows": removed, "retention_days": days}, now=now)
+    return removed
