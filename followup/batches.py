@@ -1,0 +1,148 @@
+"""Receiving imports: a batch per distinct payload (same bytes = same batch, no new work), the
+payload kept encrypted in the database until the batch finishes, per-hospital API tokens and
+column mappings. Functions flush, never commit; the caller commits and then dispatches."""
+import hashlib
+import io
+import os
+import secrets
+import tempfile
+from datetime import datetime
+from typing import BinaryIO
+
+from sqlalchemy import delete, select
+
+from . import jobs
+from .crypto import keys
+from .extensions import db
+from .models import Hospital
+from .models.imports import (HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportPayloadPart)
+
+PART_BYTES = 1 << 20
+_PART_KEY_ID = 1  # first byte of each stored part, like crypto.EncryptedText's key id
+JOB_NAME = "import_batch"
+
+
+def receive(hospital: Hospital, stream: BinaryIO, *, source: str | None, channel: str, filename: str = "",
+            user=None, now: datetime, submit_job: bool = True) -> tuple[ImportBatch, bool]:
+    """Record a payload as a batch and submit its job. Returns (batch, created).
+
+    `source` None means a file: xlsx when it is a zip, CSV otherwise (the reader refines)."""
+    stream.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while block := stream.read(PART_BYTES):
+        digest.update(block)
+        size += len(block)
+    hexdigest = digest.hexdigest()
+    existing = db.session.scalar(select(ImportBatch).where(
+        ImportBatch.hospital_id == hospital.id, ImportBatch.digest == hexdigest))
+    if existing is not None:
+        return existing, False
+    stream.seek(0)
+    if source is None:
+        source = "xlsx" if stream.read(4) == b"PK\x03\x04" else "csv"
+        stream.seek(0)
+    batch = ImportBatch(hospital_id=hospital.id, source=source, channel=channel, filename=filename[:255],
+                        digest=hexdigest, size_bytes=size, created_by_id=getattr(user, "id", None),
+                        created_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    seq = 0
+    while block := stream.read(PART_BYTES):
+        db.session.add(ImportPayloadPart(batch_id=batch.id, seq=seq, data=_seal(block)))
+        seq += 1
+        if seq % 16 == 0:
+            db.session.flush()  # keep at most ~16 MB of parts in the session
+    if submit_job:  # the CLI runs the batch itself instead
+        jobs.submit(JOB_NAME, batch.id, dedupe_key=f"import:{batch.id}")
+    db.session.flush()
+    return batch, True
+
+
+def receive_bytes(hospital, data: bytes, **kwargs) -> tuple[ImportBatch, bool]:
+    return receive(hospital, io.BytesIO(data), **kwargs)
+
+
+def dispatch_batch(batch: ImportBatch) -> None:
+    """After the commit: hand the batch's job to the queue (or run it in-process)."""
+    from .models import OutboxJob
+    row = db.session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == f"import:{batch.id}"))
+    if row is not None:
+        jobs.dispatch([row.id])
+
+
+def payload_file(batch_id: int) -> BinaryIO:
+    """The payload as a seekable temporary file (readers need two passes; openpyxl seeks)."""
+    out = tempfile.TemporaryFile()
+    parts = db.session.scalars(select(ImportPayloadPart.data).where(ImportPayloadPart.batch_id == batch_id)
+                               .order_by(ImportPayloadPart.seq))
+    for data in parts:
+        out.write(_open(data))
+    out.seek(0)
+    return out
+
+
+def drop_payload(batch_id: int) -> None:
+    """Once finished the raw bytes (names, phones, ID numbers in clear) are not kept."""
+    db.session.execute(delete(ImportPayloadPart).where(ImportPayloadPart.batch_id == batch_id))
+
+
+def _seal(block: bytes) -> bytes:
+    nonce = os.urandom(12)
+    return bytes([_PART_KEY_ID]) + nonce + keys().aead.encrypt(nonce, block, None)
+
+
+def _open(blob: bytes) -> bytes:
+    blob = bytes(blob)
+    if blob[0] != _PART_KEY_ID:
+        raise ValueError(f"unknown payload key id {blob[0]}")
+    return keys().aead.decrypt(blob[1:13], blob[13:], None)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    # The token is 256 random bits, so a plain SHA-256 is enough (no password stretching needed).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(hospital: Hospital, label: str, now: datetime) -> tuple[HospitalApiToken, str]:
+    """A new token for a hospital's HIS. The clear token is returned once and never stored."""
+    token = "fu_" + secrets.token_urlsafe(32)
+    row = HospitalApiToken(hospital_id=hospital.id, token_hash=_token_hash(token), prefix=token[:10],
+                           label=label[:64], created_at=now)
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def hospital_for_token(token: str, now: datetime) -> Hospital | None:
+    if not token:
+        return None
+    row = db.session.scalar(select(HospitalApiToken).where(
+        HospitalApiToken.token_hash == _token_hash(token), HospitalApiToken.revoked_at.is_(None)))
+    if row is None:
+        return None
+    row.last_used_at = now
+    return row.hospital
+
+
+# --- column mappings ------------------------------------------------------------------------
+
+def column_mapping(hospital_id: int) -> dict[str, str]:
+    rows = db.session.execute(select(HospitalColumnMapping.source_header, HospitalColumnMapping.field)
+                              .where(HospitalColumnMapping.hospital_id == hospital_id))
+    return dict(rows.all())
+
+
+def set_column_mapping(hospital: Hospital, source_header: str, field: str) -> HospitalColumnMapping:
+    from .imports.headers import FIELD_ALIASES
+    if field not in FIELD_ALIASES:
+        raise ValueError(f"unknown field {field!r}")
+    row = db.session.scalar(select(HospitalColumnMapping).where(
+        HospitalColumnMapping.hospital_id == hospital.id, HospitalColumnMapping.source_header == source_header))
+    if row is None:
+        row = HospitalColumnMapping(hospital_id=hospital.id, source_header=source_header)
+        db.session.add(row)
+    row.field = field
+    db.session.flush()
+    return row

@@ -1,0 +1,69 @@
+"""`flask followup import FILE --hospital CODE` and the API-token command for HIS integrations."""
+import json
+import time
+
+import click
+from sqlalchemy import select
+
+from ..batches import create_api_token, receive
+from ..clock import utcnow
+from ..extensions import db
+from ..loader import run_batch
+from ..models import Hospital
+from ..models.imports import BatchStatus, ImportBatch
+from . import followup_cli
+
+SOURCES = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".hl7": "hl7", ".json": "fhir"}
+
+
+def _hospital(code: str) -> Hospital:
+    h = db.session.scalar(select(Hospital).where(Hospital.code == code))
+    if h is None:
+        raise click.ClickException(f"no hospital with code {code!r} (see: flask followup hospitals)")
+    return h
+
+
+@followup_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--hospital", "code", required=True, help="Hospital code.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "hl7", "fhir"]),
+              help="Default: from the file (xlsx by content, .hl7, .json = FHIR, else CSV).")
+def import_file(path, code, fmt):
+    """Import a discharge file and run it to the end; print its counts as one JSON object.
+
+    Exit 0 when the batch completed (rows may have been rejected: see the counts), 1 when the
+    file could not be read at all. Running it again on the same file resumes an unfinished
+    batch, or prints the finished batch's counts with nothing new inserted by this run."""
+    hospital = _hospital(code)
+    ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    source = fmt or ("hl7" if SOURCES.get(ext) == "hl7" else "fhir" if SOURCES.get(ext) == "fhir" else None)
+    with open(path, "rb") as fh:
+        batch, created = receive(hospital, fh, source=source, channel="cli", filename=path.rsplit("/", 1)[-1],
+                                 now=utcnow(), submit_job=False)
+    db.session.commit()
+    batch_id = batch.id
+    already_done = batch.finished
+    while run_batch(batch_id) in ("busy", "lost"):
+        time.sleep(1)  # a worker holds the batch: wait for it
+    db.session.expire_all()
+    batch = db.session.get(ImportBatch, batch_id)
+    counts = batch.counts()
+    if already_done:  # same file again: this run did nothing
+        counts.update(inserted=0, updated=0, repeat_of_batch=batch_id)
+    if batch.error:
+        counts["error"] = batch.error
+    click.echo(json.dumps(counts, ensure_ascii=False))
+    if batch.status != BatchStatus.COMPLETED:
+        raise SystemExit(1)
+
+
+@followup_cli.command("import-token")
+@click.option("--hospital", "code", required=True, help="Hospital code.")
+@click.option("--label", default="HIS", show_default=True, help="What the token is for.")
+def import_token(code, label):
+    """Create an API token for a hospital's HIS. It is printed once; only its hash is kept."""
+    from .. import audit
+    row, token = create_api_token(_hospital(code), label, utcnow())
+    audit.record("import.token_created", object_type="hospital_api_token", object_id=row.id)
+    db.session.commit()
+    click.echo(token)

@@ -1,0 +1,6 @@
+"""The one error a reader raises when a whole file (or message) cannot be read at all."""
+
+
+class FileError(ValueError):
+    """The input as a whole is unreadable: wrong encoding, no header, missing columns, too big.
+    Row-level problems are never FileErrors: they reject the row and the others go on."""

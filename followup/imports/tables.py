@@ -1,0 +1,152 @@
+"""Reading HIS exports: CSV (encoding found by a strict ladder) and xlsx, streamed row by row.
+
+Encodings: UTF-8 (BOM or not) first, then GB18030; never GBK, which lacks rare name characters
+(堃 喆 䶮 𠮷), and never GB18030 first, because UTF-8 bytes also decode as GB18030 — into
+mojibake. UTF-16 with a BOM (Excel's "Unicode text") is recognised by its BOM."""
+import codecs
+import csv
+import io
+import zipfile
+from typing import BinaryIO, Iterator
+
+from .errors import FileError
+
+ENCODINGS = ("utf-8-sig", "gb18030")
+CANDIDATE_DELIMITERS = (",", "\t", ";", "，")
+XLSX_MAX_UNCOMPRESSED = 300 * 1024 * 1024  # a zip bomb is refused before openpyxl opens it
+XLSX_MAX_ENTRIES = 2000
+csv.field_size_limit(4 * 1024 * 1024)  # a 1 MB cell is read (and then rejected by the row schema)
+
+
+def detect_encoding(stream: BinaryIO, block: int = 1 << 20) -> str:
+    """Return the first encoding of the ladder that decodes the whole stream; rewinds it."""
+    stream.seek(0)
+    head = stream.read(4)
+    stream.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    failures = []
+    for encoding in ENCODINGS:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        line = 1
+        try:
+            while True:
+                chunk = stream.read(block)
+                text = decoder.decode(chunk, final=not chunk)
+                line += text.count("\n")
+                if not chunk:
+                    break
+        except UnicodeDecodeError:
+            failures.append(f"{encoding} fails near line {line}")
+            stream.seek(0)
+            continue
+        stream.seek(0)
+        return encoding
+    raise FileError("cannot decode the file as UTF-8 or GB18030 (" + "; ".join(failures) + ")")
+
+
+def count_data_lines(stream: BinaryIO, block: int = 1 << 20) -> int:
+    """An upper bound on data rows (newlines minus the header), for the progress bar and the cap."""
+    stream.seek(0)
+    n = 0
+    while chunk := stream.read(block):
+        n += chunk.count(b"\n")
+    stream.seek(0)
+    return max(n - 1, 0) + 1
+
+
+class Table:
+    """A header and a stream of (row number as the user sees it, values)."""
+
+    kind = ""
+    headers: list[str]
+    encoding: str | None = None
+
+    def rows(self, skip: int = 0) -> Iterator[tuple[int, list]]:
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+class CsvTable(Table):
+    kind = "csv"
+
+    def __init__(self, stream: BinaryIO):
+        self.encoding = detect_encoding(stream)
+        self.estimated_rows = count_data_lines(stream)
+        self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
+        first = self._text.readline()
+        if not first.strip():
+            raise FileError("the file is empty or its first line (the header) is blank")
+        self.delimiter = max(CANDIDATE_DELIMITERS, key=first.count)
+        self.headers = next(csv.reader([first], delimiter=self.delimiter))
+        self._body_start = self._text.tell()
+
+    def rows(self, skip: int = 0):
+        self._text.seek(self._body_start)
+        reader = csv.reader(self._text, delimiter=self.delimiter)
+        for index, values in enumerate(reader, start=1):
+            if index <= skip:
+                continue
+            if not any(v.strip() for v in values):
+                values = []  # a blank line: the loader counts it as read and skips it
+            yield index + 1, values
+
+
+class XlsxTable(Table):
+    kind = "xlsx"
+
+    def __init__(self, stream: BinaryIO):
+        from openpyxl import load_workbook
+        _refuse_zip_bomb(stream)
+        try:
+            self._book = load_workbook(stream, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+            raise FileError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+        self._sheet = self._book.worksheets[0]
+        header = next(self._sheet.iter_rows(max_row=1, values_only=True), None)
+        if not header or not any(header):
+            raise FileError("the first sheet is empty or its first row (the header) is blank")
+        width = max(i for i, v in enumerate(header) if v not in (None, "")) + 1
+        self.headers = [str(h) if h is not None else "" for h in header[:width]]
+        self.estimated_rows = max((self._sheet.max_row or 1) - 1, 0)
+
+    def rows(self, skip: int = 0):
+        width = len(self.headers)
+        for row_no, values in enumerate(self._sheet.iter_rows(min_row=2 + skip, values_only=True), start=2 + skip):
+            values = list(values)
+            extra = values[width:]
+            values = values[:width] + [v for v in extra if v not in (None, "")]
+            if all(v in (None, "") for v in values):
+                values = []
+            yield row_no, values
+
+    def close(self):
+        self._book.close()
+
+
+def _refuse_zip_bomb(stream: BinaryIO) -> None:
+    try:
+        with zipfile.ZipFile(stream) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile:
+        raise FileError("not a readable .xlsx workbook (not a zip file)") from None
+    finally:
+        stream.seek(0)
+    if len(infos) > XLSX_MAX_ENTRIES or sum(i.file_size for i in infos) > XLSX_MAX_UNCOMPRESSED:
+        raise FileError("the workbook unpacks to more than we accept (possible zip bomb)")
+
+
+def open_table(stream: BinaryIO, filename: str = "") -> Table:
+    """CSV or xlsx, by content: an xlsx is a zip file (starts with PK)."""
+    stream.seek(0)
+    head = stream.read(4)
+    stream.seek(0)
+    if not head:
+        raise FileError("the file is empty")
+    if head.startswith(b"PK\x03\x04"):
+        return XlsxTable(stream)
+    if filename.lower().endswith((".xls",)):
+        raise FileError("old .xls workbooks are not read; save as .xlsx or CSV")
+    return CsvTable(stream)

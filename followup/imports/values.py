@@ -1,0 +1,202 @@
+"""Normalising single cell values: phone numbers, resident ID numbers, dates, codes.
+
+Each function returns the clean value or raises ValueError with a reason a hospital clerk can
+act on. The reasons are English msgids; the UI translates them."""
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# --- phone numbers --------------------------------------------------------------------------
+
+# Separators between several numbers in one cell. Single spaces stay: "138 0013 8000" is one number.
+_PHONE_SPLIT = re.compile(r"[,;/、|\n]+|\s{2,}")
+# What a phone number may contain before phonenumbers sees it. phonenumbers silently drops
+# trailing junk ("+8613800138000x" parses as valid), so letters are refused here first.
+_PHONE_CHARS = re.compile(r"^[0-9+\-() .]+$")
+_PATIENT_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalise_phone(raw: str) -> str:
+    """One number → E.164. Mobiles, landlines with area code, +86/0086 forms, full-width digits."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not _PHONE_CHARS.match(text):
+        raise ValueError("contains characters that are not part of a phone number")
+    try:
+        num = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_valid_number(num):
+        raise ValueError("not a valid phone number (landlines need their area code)")
+    kind = phonenumbers.number_type(num)
+    if kind in (PhoneNumberType.SHARED_COST, PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE):
+        raise ValueError("a 400/800 service number, not a patient's phone")
+    if kind not in _PATIENT_TYPES:
+        raise ValueError("not a mobile or landline number")
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_phones(cell: str) -> tuple[list[str], list[str]]:
+    """All numbers in a cell → (valid E.164 numbers without repeats, reasons for the bad ones)."""
+    good, bad = [], []
+    for part in _PHONE_SPLIT.split(unicodedata.normalize("NFKC", cell or "")):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            e164 = normalise_phone(part)
+        except ValueError as exc:
+            bad.append(f"{part}: {exc}")
+            continue
+        if e164 not in good:
+            good.append(e164)
+    return good, bad
+
+
+# --- ID numbers -----------------------------------------------------------------------------
+
+ID_TYPES = {
+    "resident": ("1", "01", "居民身份证", "身份证", "resident", "id card", "ric"),
+    "hk_mo_permit": ("港澳居民来往内地通行证", "回乡证", "港澳居民居住证", "hk_mo_permit"),
+    "tw_permit": ("台湾居民来往大陆通行证", "台胞证", "台湾居民居住证", "tw_permit"),
+    "passport": ("护照", "passport"),
+    "foreign_permanent": ("外国人永久居留身份证", "foreign_permanent"),
+    "other": ("其他", "other", "9", "99"),
+}
+_ID_TYPE_LOOKUP = {alias.lower(): key for key, aliases in ID_TYPES.items() for alias in aliases}
+_OTHER_ID = re.compile(r"^[A-Z0-9\-()]{5,32}$")
+
+
+def normalise_id_type(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw or "").strip().lower()
+    if not text:
+        return "resident"
+    try:
+        return _ID_TYPE_LOOKUP[text]
+    except KeyError:
+        raise ValueError("unknown ID document type") from None
+
+
+def normalise_resident_id(raw: str) -> str:
+    """A resident ID number (GB 11643) → its 18-character form.
+
+    15-digit numbers (issued before 1999) are accepted and upgraded the standard way: insert
+    "19" before the 2-digit birth year and compute the check digit. The same person then
+    matches across old and new records. An unknown region code is not an error: codes change."""
+    text = unicodedata.normalize("NFKC", raw).strip().upper().replace(" ", "")
+    if len(text) == 15 and text.isdigit():
+        body = text[:6] + "19" + text[6:]
+        text = body + ric.calc_check_digit(body + "0")
+    if len(text) != 18 or not text[:17].isdigit():
+        raise ValueError("a resident ID number has 18 characters (or 15 digits for old cards)")
+    if text[17] != ric.calc_check_digit(text):
+        raise ValueError("check digit does not match (GB 11643)")
+    try:
+        born = ric.get_birth_date(text)
+    except ValidationError:
+        raise ValueError("the birth date inside the ID number is not a real date") from None
+    if born > date.today():
+        raise ValueError("the birth date inside the ID number is in the future")
+    return text
+
+
+def normalise_other_id(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw).strip().upper().replace(" ", "")
+    if not _OTHER_ID.match(text):
+        raise ValueError("a document number has 5–32 letters and digits")
+    return text
+
+
+def resident_id_facts(number: str) -> tuple[date, str]:
+    """(birth date, sex code 1/2) encoded in an 18-character resident ID number."""
+    return ric.get_birth_date(number), "1" if int(number[16]) % 2 else "2"
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+_DATE_PATTERNS = [
+    re.compile(r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"),
+    re.compile(r"^(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日?"),
+    re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?=$|\s|T|\d{4,6}$)"),
+]
+_TIME = re.compile(r"^[T\s]*(?P<H>\d{1,2})[:时](?P<M>\d{2})(?:[:分](?P<S>\d{2})(?:\.\d+)?)?秒?\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$")
+_COMPACT_TIME = re.compile(r"^(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?$")
+_AMBIGUOUS = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def parse_datetime(raw, *, date_only: bool = False):
+    """HIS date/time text → date (date_only) or aware datetime (naive means Asia/Shanghai).
+
+    Accepted: 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, each optionally followed by
+    a time (10:30, 10:30:15, 103015, ISO 'T' with Z or +08:00); datetime objects from Excel.
+    Refused: day/month orders (01/02/2024 is 1 Feb or 2 Jan?) and Excel serial numbers."""
+    if isinstance(raw, datetime):
+        value = raw if raw.tzinfo else raw.replace(tzinfo=LOCAL_TZ)
+        return value.astimezone(LOCAL_TZ).date() if date_only else value
+    if isinstance(raw, date):
+        return raw if date_only else datetime.combine(raw, time.min, LOCAL_TZ)
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    if _AMBIGUOUS.match(text):
+        raise ValueError("ambiguous date order; write year first, e.g. 2024-01-05")
+    if text.isdigit() and len(text) <= 5:
+        raise ValueError("looks like an Excel serial number; export dates as text")
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            break
+    else:
+        raise ValueError("not a date (use e.g. 2024-01-05)")
+    try:
+        day = date(int(m["y"]), int(m["m"]), int(m["d"]))
+    except ValueError:
+        raise ValueError("no such calendar date") from None
+    rest = text[m.end():]
+    if date_only:
+        if rest.strip() and not _TIME.match(rest) and not _COMPACT_TIME.match(rest.strip()):
+            raise ValueError("unexpected text after the date")
+        return day
+    if not rest.strip():
+        return datetime.combine(day, time.min, LOCAL_TZ)
+    t = _TIME.match(rest) or _COMPACT_TIME.match(rest.strip())
+    if not t:
+        raise ValueError("unreadable time after the date")
+    try:
+        clock = time(int(t["H"]), int(t["M"]), int(t["S"] or 0))
+    except ValueError:
+        raise ValueError("no such time of day") from None
+    tz = LOCAL_TZ
+    zone = t.groupdict().get("tz")
+    if zone:
+        if zone == "Z":
+            tz = timezone.utc
+        else:
+            sign = 1 if zone[0] == "+" else -1
+            hh, mm = int(zone[1:3]), int(zone[-2:])
+            tz = timezone(sign * timedelta(hours=hh, minutes=mm))
+    return datetime.combine(day, clock, tz)
+
+
+# --- codes ----------------------------------------------------------------------------------
+
+SEX_ALIASES = {"1": "1", "男": "1", "m": "1", "male": "1", "2": "2", "女": "2", "f": "2",
+               "female": "2", "0": "0", "未知": "0", "unknown": "0", "9": "9", "未说明": "9"}
+
+# 离院方式, by code or by the label HIS systems print.
+DISPOSITION_ALIASES = {"1": "1", "医嘱离院": "1", "2": "2", "医嘱转院": "2", "3": "3",
+                       "医嘱转社区卫生服务机构/乡镇卫生院": "3", "医嘱转社区": "3", "4": "4",
+                       "非医嘱离院": "4", "5": "5", "死亡": "5", "9": "9", "其他": "9"}
+
+
+def normalise_code(raw: str, aliases: dict, what: str) -> str:
+    text = unicodedata.normalize("NFKC", raw or "").strip().lower()
+    try:
+        return aliases[text]
+    except KeyError:
+        raise ValueError(f"unknown {what} code") from None

@@ -1,0 +1,115 @@
+"""Running an import batch: read the payload, validate each row, write chunk by chunk.
+
+Each chunk is one transaction holding the discharges, their patients, their tasks, the rejected
+rows and the batch's new cursor and counts, so a run killed at any point resumes exactly where
+the last commit left it. One runner at a time per batch: a lease on the batch row, taken and
+renewed with conditional UPDATEs; a run that loses it stops without committing. Chunks of one
+hospital are serialised (PostgreSQL advisory lock), so two batches with the same rows cannot
+both insert them; the unique (hospital, 住院号, discharge date) constraint is the last defence."""
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from . import audit
+from .batches import column_mapping, drop_payload, payload_file
+from .clock import utcnow
+from .extensions import db
+from .imports.errors import FileError
+from .imports.rows import DischargeRowSchema, load_row
+from .imports.sources import open_source
+from .models import Hospital
+from .models.imports import BatchStatus, ImportBatch, ImportRejectedRow
+from .staging import ChunkWriter, Prepared, rejected_row
+
+log = logging.getLogger(__name__)
+
+
+def run_batch(batch_id: int, now: datetime | None = None) -> str:
+    """Process a batch to its end. Returns completed | failed | busy (another run holds it) |
+    finished (nothing to do) | lost (the lease was taken over mid-run)."""
+    cfg = current_app.config
+    owner = uuid.uuid4().hex
+    lease = timedelta(seconds=cfg["IMPORT_LEASE_SECONDS"])
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or batch.finished:
+        return "finished"
+    t = utcnow()
+    took = db.session.execute(
+        update(ImportBatch).where(ImportBatch.id == batch_id,
+                                  ImportBatch.status.in_([BatchStatus.QUEUED, BatchStatus.RUNNING]),
+                                  (ImportBatch.lease_until.is_(None)) | (ImportBatch.lease_until < t))
+        .values(lease_owner=owner, lease_until=t + lease, status=BatchStatus.RUNNING,
+                started_at=batch.started_at or t)).rowcount
+    db.session.commit()
+    if not took:
+        log.info("import batch %s is being run elsewhere; this run is a no-op", batch_id)
+        return "busy"
+    batch = db.session.get(ImportBatch, batch_id)
+    hospital = db.session.get(Hospital, batch.hospital_id)
+    payload = payload_file(batch_id)
+    try:
+        source = open_source(batch.source, payload, batch.filename, column_mapping(hospital.id))
+        if source.estimated_rows > cfg["IMPORT_MAX_ROWS"] and \
+                sum(1 for _ in source.rows()) > cfg["IMPORT_MAX_ROWS"]:
+            raise FileError(f"more than {cfg['IMPORT_MAX_ROWS']} rows; split the file")
+    except FileError as exc:
+        payload.close()
+        return _fail(batch_id, owner, str(exc))
+    db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id)
+                       .values(rows_estimated=source.estimated_rows))
+    db.session.commit()
+    try:
+        return _run(batch, hospital, source, owner, lease, now, cfg["IMPORT_CHUNK_ROWS"])
+    finally:
+        source.close()
+        payload.close()
+
+
+def _run(batch, hospital, source, owner, lease, now, chunk_rows) -> str:
+    schema = DischargeRowSchema(now=now or utcnow())
+    writer = ChunkWriter(hospital, batch.id, owner, lease, now, source.id_keys)
+    cursor = batch.rows_done
+    prepared, rejects = [], []
+    read = 0
+    for row_no, record, original, problems in source.rows(skip=cursor):
+        cursor += 1
+        if record is None:
+            continue  # a blank line is not a row
+        read += 1
+        clean = None
+        if not problems:
+            clean, problems = load_row(schema, record)
+        if clean is None:
+            rejects.append(rejected_row(row_no, original, problems, source.id_keys))
+        else:
+            prepared.append(Prepared(row_no, clean, original))
+        if read >= chunk_rows:
+            if not writer.write(prepared, rejects, read, cursor):
+                return "lost"
+            prepared, rejects, read = [], [], 0
+    if not writer.write(prepared, rejects, read, cursor, final=True):
+        return "lost"
+    batch = db.session.get(ImportBatch, batch.id)
+    log.info("import batch %s completed: %s", batch.id, batch.counts())
+    return "completed"
+
+
+def _fail(batch_id: int, owner: str, reason: str) -> str:
+    t = utcnow()
+    db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.lease_owner == owner)
+                       .values(status=BatchStatus.FAILED, error=reason[:2000], finished_at=t,
+                               lease_owner=None, lease_until=None))
+    drop_payload(batch_id)
+    audit.record("import.failed", object_type="import_batch", object_id=batch_id)
+    db.session.commit()
+    log.warning("import batch %s failed: %s", batch_id, reason)
+    return "failed"
+
+
+def rejected_rows(batch_id: int):
+    return db.session.scalars(select(ImportRejectedRow).where(ImportRejectedRow.batch_id == batch_id)
+                              .order_by(ImportRejectedRow.row_no))
+

@@ -1,0 +1,110 @@
+"""Import batches: one per received file or message set, with its progress (the resume cursor),
+its counts, the rows it rejected, and the per-hospital API tokens and column mappings."""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import utcnow
+from ..extensions import db
+from .org import Hospital
+from .types import UTCDateTime
+
+
+class BatchStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"  # every row read: inserted, updated, unchanged or rejected
+    FAILED = "failed"        # the file as a whole could not be read; `error` says why
+
+
+class ImportBatch(db.Model):
+    # The same bytes for the same hospital are the same batch: a second upload does no work.
+    __table_args__ = (UniqueConstraint("hospital_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
+    source: Mapped[str] = mapped_column(String(8))  # csv | xlsx | hl7 | fhir
+    channel: Mapped[str] = mapped_column(String(8))  # upload | api | cli
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the bytes received
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default=BatchStatus.QUEUED, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    rows_estimated: Mapped[int] = mapped_column(Integer, default=0)
+    # The resume cursor: source rows consumed by committed chunks (committed with them).
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # One runner at a time: a lease taken by UPDATE … WHERE lease expired, renewed each chunk.
+    lease_owner: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    hospital: Mapped[Hospital] = relationship()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (BatchStatus.COMPLETED, BatchStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == BatchStatus.COMPLETED:
+            return 100
+        return min(99, int(100 * self.rows_done / self.rows_estimated)) if self.rows_estimated else 0
+
+    def counts(self) -> dict:
+        return {"batch": self.id, "status": self.status, "read": self.read, "inserted": self.inserted,
+                "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected}
+
+
+class ImportPayloadPart(db.Model):
+    """The received bytes, encrypted, in parts, until the batch finishes (then deleted): the
+    database, not a worker's disk, holds what a resumed run must read again."""
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ImportRejectedRow(db.Model):
+    """A row that could not be imported: the file's own columns (ID numbers masked) and why."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
+    row_no: Mapped[int] = mapped_column(Integer)
+    original: Mapped[dict] = mapped_column(JSON, default=dict)
+    errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"field": …, "reason": …}]
+
+
+class HospitalApiToken(db.Model):
+    """A HIS integration's credential. Only its SHA-256 is stored; the token is shown once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in lists so admins can tell tokens apart
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    hospital: Mapped[Hospital] = relationship()
+
+
+class HospitalColumnMapping(db.Model):
+    """A hospital's own header → our field (for exports that name columns their own way)."""
+
+    __table_args__ = (UniqueConstraint("hospital_id", "source_header"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
+    source_header: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(32))
