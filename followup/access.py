@@ -184,3 +184,45 @@ def red_flag_filter(user: User):
     if role in (Role.QA, Role.HOSPITAL_ADMIN):
         return RedFlagAlert.hospital_id == user.hospital_id
     return false()
+
+
+# --- audit samples (第三方随机抽查) --------------------------------------------------------------
+# An auditor works (opens patient records of) only the samples drawn for their own region: a
+# county auditor its county's draws (whose hospitals are never 市直), a city auditor the city's.
+# The city also sees its counties' draws, without patient data. Hospital roles see none of it.
+
+def sample_filter(user: User):
+    """AuditSample rows whose draw record and per-hospital figures the user may see."""
+    from .models.sample import AuditSample
+    role = user.role_enum
+    if role == Role.COUNTY_AUDITOR:
+        return AuditSample.region_id == user.region_id
+    if role == Role.CITY_AUDITOR:
+        counties = select(Region.id).where(Region.parent_id == user.region_id)
+        return (AuditSample.region_id == user.region_id) | AuditSample.region_id.in_(counties)
+    return false()
+
+
+def sampled_record_filter(user: User):
+    """SampledRecord rows (patients) the user may call: their own region's draws only."""
+    from .models.sample import AuditSample, SampledRecord
+    if user.role_enum not in AUDITOR_ROLES or user.region_id is None:
+        return false()
+    own = select(AuditSample.id).where(AuditSample.region_id == user.region_id)
+    clause = SampledRecord.sample_id.in_(own)
+    if user.role_enum == Role.COUNTY_AUDITOR:  # belt and braces: never a 市直 hospital
+        clause = clause & SampledRecord.hospital_id.in_(hospital_ids_select(user))
+    return clause
+
+
+@register_discharge_grant
+def _sampled_discharges(user: User):
+    """Auditors open exactly the discharges sampled in their own region's draws."""
+    if user.role_enum not in AUDITOR_ROLES:
+        return None
+    from .models.sample import SampledRecord
+    return Discharge.id.in_(select(SampledRecord.discharge_id).where(sampled_record_filter(user)))
+
+
+def may_draw_sample(user: User, region: Region) -> bool:
+    return user.role_enum in AUDITOR_ROLES and region.id == user.region_id

@@ -1,0 +1,102 @@
+"""Drawing a sample: freeze the population, draw, and keep the record. Flushes, never commits."""
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Region
+from ..models.sample import AuditSample, SampledRecord, SampleStratum
+from . import algorithm as alg
+from .population import load_strata, region_hospital_ids
+
+MIN_REASON_CHARS = 5
+MAX_PUBLIC_SEED_CHARS = 200
+
+
+class DrawError(ValueError):
+    """A refused draw; `field` names the form field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class DrawRequest:
+    region: Region
+    period_start: date
+    period_end: date
+    rate: str
+    public_seed: str
+    reason: str = ""
+
+
+def previous_draws(region_id: int, start: date, end: date) -> int:
+    return db.session.scalar(select(func.count()).select_from(AuditSample).where(
+        AuditSample.region_id == region_id, AuditSample.period_start == start,
+        AuditSample.period_end == end)) or 0
+
+
+def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
+                system_seed: bytes | None = None) -> AuditSample:
+    """Draw and store a sample. `system_seed` is for tests only; a real draw makes its own."""
+    try:
+        rate = alg.parse_rate(req.rate, req.region.level)
+    except alg.RateError as exc:
+        raise DrawError("rate", str(exc)) from None
+    public_seed = alg.normalise_public_seed(req.public_seed or "")
+    if not public_seed or len(public_seed) > MAX_PUBLIC_SEED_CHARS:
+        raise DrawError("public_seed", f"enter a public seed of 1 to {MAX_PUBLIC_SEED_CHARS} characters "
+                                       "(for example a published lottery number)")
+    if req.period_end <= req.period_start:
+        raise DrawError("period", "the period is empty")
+    reason = (req.reason or "").strip()
+    draw_no = previous_draws(req.region.id, req.period_start, req.period_end) + 1
+    if draw_no > 1 and len(reason) < MIN_REASON_CHARS:
+        raise DrawError("reason", "this region and period already has a sample: a new draw needs a "
+                                  "written reason, and both draws stay on record")
+    seed = system_seed if system_seed is not None else secrets.token_bytes(32)
+    key = alg.derive_key(seed, public_seed)
+    strata = load_strata(region_hospital_ids(req.region), req.period_start, req.period_end)
+    draws = alg.draw(strata, rate, key)
+    samples = {d.hospital_id: [int(i) for i in d.sample] for d in draws}
+    sample = AuditSample(
+        region_id=req.region.id, period_start=req.period_start, period_end=req.period_end,
+        draw_no=draw_no, reason=reason, rate=alg.format_rate(rate), algorithm=alg.ALGORITHM,
+        system_seed=seed.hex(), public_seed=public_seed,
+        population_size=sum(len(d.population) for d in draws),
+        population_digest=alg.population_digest_of(draws),
+        sample_size=sum(len(ids) for ids in samples.values()),
+        sample_digest=alg.sample_digest_of(samples),
+        drawn_by_id=getattr(user, "id", None), drawn_at=now or utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(sample)
+            db.session.flush()
+    except IntegrityError:
+        raise DrawError("reason", "another draw for this region and period was made at the same "
+                                  "moment; reload the page and give a reason") from None
+    _store(sample, draws, samples)
+    audit.record("sample.draw", user=user, object_type="audit_sample", object_id=sample.id, now=now,
+                 detail={"region": req.region.code, "period": req.period_start.isoformat(),
+                         "draw_no": draw_no, "rate": sample.rate,
+                         "population": sample.population_size, "sample": sample.sample_size})
+    return sample
+
+
+def _store(sample: AuditSample, draws, samples: dict[int, list[int]]) -> None:
+    """Set-based writes: one row per stratum (the frozen ids), one per sampled record."""
+    db.session.execute(insert(SampleStratum), [
+        {"sample_id": sample.id, "hospital_id": d.hospital_id, "population_size": len(d.population),
+         "sample_size": len(d.sample), "population_ids": alg.encode_ids(d.population),
+         "population_digest": d.population_digest} for d in draws])
+    rows = [{"sample_id": sample.id, "hospital_id": h, "discharge_id": did, "position": pos}
+            for h, ids in samples.items() for pos, did in enumerate(ids, start=1)]
+    if rows:
+        db.session.execute(insert(SampledRecord), rows)
+    db.session.flush()
