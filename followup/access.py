@@ -226,3 +226,19 @@ def _sampled_discharges(user: User):
 
 def may_draw_sample(user: User, region: Region) -> bool:
     return user.role_enum in AUDITOR_ROLES and region.id == user.region_id
+
+
+def import_batch_filter(user: User):
+    """Import batches (and their rejected rows): a hospital admin sees her hospital's only."""
+    from .models.imports import ImportBatch
+    if user.role_enum == Role.HOSPITAL_ADMIN and user.hospital_id:
+        return ImportBatch.hospital_id == user.hospital_id
+    return false()
+
+
+def get_import_batch_or_404(user: User, batch_id: int):
+    from .models.imports import ImportBatch
+    batch = db.session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id, import_batch_filter(user)))
+    if batch is None:
+        abort(404)
+    return batch
