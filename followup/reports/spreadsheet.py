@@ -57,6 +57,9 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
+csv_bytes = to_csv  # the same writer under the name the import pages use
+
+
 def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     """One workbook, one worksheet per Sheet, streamed with constant memory. Text is always
     written as text (IDs and phones keep their digits); formulas and URLs are never created."""
