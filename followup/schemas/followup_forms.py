@@ -3,10 +3,11 @@ HTML form's flat field names ("guidance.diet.choices") and the nested data the s
 
 The schemas need facts about the call (its medicines, the hospital's departments): they are
 passed to the constructor, since marshmallow 4 has no context."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..calls.vocabulary import GUIDANCE_CHOICES
-from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition
+from ..clock import LOCAL_TZ
+from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition, Outcome
 from ..models.opinion import Category, Sentiment
 
 MAX_OPINIONS = 20
@@ -183,3 +184,19 @@ def flat_errors(errors, prefix="") -> dict[str, list[str]]:
         name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
         out.update(flat_errors(val, name))
     return out
+
+
+class AttemptForm(_Strict):
+    """One dial from the call screen. The callback time comes from a datetime-local input: a
+    local (Asia/Shanghai) wall-clock time, made aware here."""
+    outcome = fields.Str(required=True, validate=validate.OneOf([o.value for o in Outcome],
+                                                                error="Choose one of the listed values."))
+    callback_at = fields.NaiveDateTime(load_default=None, allow_none=True,
+                                       error_messages={"invalid": "Not a valid date and time."})
+    note = fields.Str(load_default="", validate=validate.Length(max=500, error="Text is too long."))
+
+    @post_load
+    def _local_time(self, data, **_kw):
+        if data["callback_at"] is not None:
+            data["callback_at"] = data["callback_at"].replace(tzinfo=LOCAL_TZ)
+        return data

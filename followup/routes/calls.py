@@ -1,0 +1,196 @@
+"""The nurse's day: the queue page, "next call", and the call screen of a claimed task with its
+attempt buttons and follow-up form (htmx partials: no full reloads while on a call)."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user, login_required
+from marshmallow import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from .. import audit
+from ..access import CALLER_ROLES, get_task_or_404, mask_name
+from ..calls import CallError, alerts, policy, queueing, records, vocabulary
+from ..calls.board import may_use_board
+from ..calls.scripts import script_text
+from ..clock import utcnow
+from ..extensions import db
+from ..models import Role, TaskStatus, Ward
+from ..schemas.calls import queue_rows
+from ..schemas.discharge import dump_discharge
+from ..schemas.followup_forms import AttemptForm, flat_errors, from_form
+from . import nav
+
+bp = Blueprint("calls", __name__, url_prefix="/calls")
+nav("calls.queue", "Call queue", [Role.NURSE, Role.CENTRE_STAFF], order=10)
+
+PAGE_SIZE = 50
+
+
+@bp.before_request
+@login_required
+def _callers_only():
+    if current_user.role_enum not in CALLER_ROLES:
+        abort(404)
+
+
+@bp.route("/")
+def queue():
+    now = utcnow()
+    page = max(1, min(request.args.get("page", 1, type=int), 1000))
+    counts = queueing.queue_counts(current_user, now)
+    tasks = queueing.queue_page(current_user, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows = queue_rows(tasks, now, policy.current().at_risk)
+    return render_template("calls/queue.html", counts=counts, rows=rows, page=page,
+                           pages=max(1, -(-counts["open"] // PAGE_SIZE)), alerts=alerts.open_alerts(current_user),
+                           board=may_use_board(current_user))
+
+
+@bp.route("/next", methods=["POST"])
+def next_call():
+    task = queueing.next_task(current_user, utcnow())
+    db.session.commit()
+    if task is None:
+        flash(_("Nobody can be called right now: retries and call-backs are not due, or it is outside calling hours."), "warning")
+        return redirect(url_for("calls.queue"))
+    return redirect(url_for("calls.screen", task_id=task.id))
+
+
+@bp.route("/<int:task_id>/claim", methods=["POST"])
+def claim(task_id):
+    try:
+        queueing.claim_task(current_user, task_id, utcnow())
+    except CallError as err:
+        db.session.rollback()
+        flash(_call_error(err), "error")
+        return redirect(url_for("calls.queue"))
+    db.session.commit()
+    return redirect(url_for("calls.screen", task_id=task_id))
+
+
+@bp.route("/<int:task_id>/release", methods=["POST"])
+def release(task_id):
+    task = get_task_or_404(current_user, task_id)
+    try:
+        queueing.release_task(current_user, task, utcnow())
+    except CallError as err:
+        flash(_call_error(err), "error")
+    db.session.commit()
+    return redirect(url_for("calls.queue"))
+
+
+@bp.route("/<int:task_id>")
+def screen(task_id):
+    """The only page with the patient's full name and number: only for the claim's holder, and
+    every opening is in the audit log."""
+    task = get_task_or_404(current_user, task_id)
+    if task.status != TaskStatus.CLAIMED or task.claimed_by_id != current_user.id:
+        flash(_("Claim this patient before calling."), "warning")
+        return redirect(url_for("calls.queue"))
+    audit.record("pii.call_screen", object_type="followup_task", object_id=task.id)
+    db.session.commit()
+    return render_template("calls/screen.html", task=task, d=task.discharge, script=script_text(task), now=utcnow(),
+                           age=dump_discharge(task.discharge, current_user)["age"],
+                           attempts=queueing.attempts_of(task), **_form_context(task, MultiDict(), {}))
+
+
+@bp.route("/<int:task_id>/attempt", methods=["POST"])
+def attempt(task_id):
+    task = get_task_or_404(current_user, task_id)
+    try:
+        data = AttemptForm().load(from_form(request.form))
+        queueing.record_attempt(current_user, task, data["outcome"], utcnow(), callback_at=data["callback_at"],
+                                note=data["note"])
+    except (ValidationError, CallError) as err:
+        db.session.rollback()
+        message = _call_error(err) if isinstance(err, CallError) else _errors_text(err)
+        return render_template("calls/_attempts.html", task=task, attempts=queueing.attempts_of(task),
+                               error=message), 422
+    db.session.commit()
+    return render_template("calls/_attempts.html", task=task, attempts=queueing.attempts_of(task),
+                           finished=task.status != TaskStatus.CLAIMED)
+
+
+@bp.route("/<int:task_id>/record", methods=["POST"])
+def record(task_id):
+    task = get_task_or_404(current_user, task_id)
+    data = from_form(request.form)
+    try:
+        records.save_followup(current_user, task, data, utcnow())
+    except ValidationError as err:
+        db.session.rollback()
+        return render_template("calls/_form.html", task=task, d=task.discharge,
+                               **_form_context(task, request.form, flat_errors(err.messages))), 422
+    except CallError as err:
+        db.session.rollback()
+        return render_template("calls/_form.html", task=task, d=task.discharge,
+                               **_form_context(task, request.form, {"_schema": [_call_error(err)]})), 409
+    db.session.commit()
+    return render_template("calls/_done.html", task=task, saved=True)
+
+
+@bp.route("/<int:task_id>/opinion-row")
+def opinion_row(task_id):
+    task = get_task_or_404(current_user, task_id)
+    i = min(max(request.args.get("i", 0, type=int), 0), 19)
+    return render_template("calls/_opinion_more.html", task=task, i=i, **_form_context(task, MultiDict(), {}))
+
+
+@bp.route("/alerts/<int:alert_id>/ack", methods=["POST"])
+def acknowledge_alert(alert_id):
+    try:
+        alerts.acknowledge(current_user, alert_id, request.form.get("ack_note", ""), utcnow())
+    except CallError as err:
+        db.session.rollback()
+        if err.status == 404:
+            abort(404)
+        flash(_call_error(err), "error")
+        return redirect(request.referrer or url_for("calls.queue"))
+    db.session.commit()
+    flash(_("Red flag acknowledged."), "success")
+    return redirect(request.referrer or url_for("calls.queue"))
+
+
+@bp.context_processor
+def _vocabulary():
+    return {"outcome_labels": vocabulary.OUTCOME_LABELS, "outcome_keys": vocabulary.OUTCOME_KEYS,
+            "condition_labels": vocabulary.CONDITION_LABELS, "guidance_labels": vocabulary.GUIDANCE_LABELS,
+            "guidance_choices": vocabulary.GUIDANCE_CHOICES, "satisfaction_labels": vocabulary.SATISFACTION_LABELS,
+            "score_labels": vocabulary.SCORE_LABELS, "sentiment_labels": vocabulary.SENTIMENT_LABELS,
+            "category_labels": vocabulary.CATEGORY_LABELS}
+
+
+@bp.app_template_filter("mask_name")
+def _mask_name(name):
+    return mask_name(name)
+
+
+def _departments(task):
+    return db.session.query(Ward).filter(Ward.hospital_id == task.hospital_id).order_by(Ward.kind, Ward.name).all()
+
+
+def _form_context(task, values, errors) -> dict:
+    rows = {k.split(".")[1] for k in values if k.startswith("opinions.") and k.count(".") == 2}
+    return {"values": values, "errors": errors, "departments": _departments(task), "default_ward": task.ward_id,
+            "opinion_rows": min(max(len(rows), 1), 20)}
+
+
+# The queue's errors are technical English; these are what a nurse reads instead.
+_CALL_ERRORS = {
+    "task is not claimed by you": _l("You are no longer on this call: the claim ran out or the call was finished."),
+    "task is being called by someone else": _l("Someone else is calling this patient."),
+    "task is not callable yet": _l("This patient is not due for a call yet."),
+    "already acknowledged": _l("Someone has already acknowledged this red flag."),
+}
+_CALL_FIELDS = {"callback_at": _l("Choose a call-back time in the future, within the allowed days."),
+                "ack_note": _l("Say which doctor was told (at most 500 characters).")}
+
+
+def _call_error(err: CallError) -> str:
+    if err.message in _CALL_ERRORS:
+        return str(_CALL_ERRORS[err.message])
+    if err.field in _CALL_FIELDS:
+        return str(_CALL_FIELDS[err.field])
+    return _("This call has already ended.") if err.status == 409 else err.message
+
+
+def _errors_text(err: ValidationError) -> str:
+    return "; ".join(f"{_(m)}" for msgs in flat_errors(err.messages).values() for m in msgs)

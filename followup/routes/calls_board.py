@@ -1,0 +1,50 @@
+"""The head nurse's ward board: at-risk and overdue tasks, (re)assigning them to a named caller,
+and the ward's open red flags."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..access import get_task_or_404
+from ..calls import CallError, alerts, policy, queueing
+from ..calls.board import board_tasks, callers_for, may_use_board
+from ..clock import utcnow
+from ..extensions import db
+from ..models import User
+from ..schemas.calls import queue_rows
+
+bp = Blueprint("board", __name__, url_prefix="/calls/board")
+
+
+@bp.before_request
+@login_required
+def _head_nurses_only():
+    if not may_use_board(current_user):
+        abort(404)
+
+
+@bp.route("/")
+def index():
+    now = utcnow()
+    rows = queue_rows(board_tasks(current_user, now), now, policy.current().at_risk)
+    callers = callers_for(current_user)
+    return render_template("calls/board.html", rows=rows, callers=callers, names={u.id: u.display_name for u in callers},
+                           alerts=alerts.open_alerts(current_user))
+
+
+@bp.route("/<int:task_id>/assign", methods=["POST"])
+def assign(task_id):
+    task = get_task_or_404(current_user, task_id)
+    caller_id = request.form.get("caller_id", type=int)
+    caller = db.session.scalar(select(User).where(User.id == caller_id)) if caller_id else None
+    if caller_id and caller is None:
+        abort(404)
+    try:
+        queueing.assign_task(current_user, task, caller, utcnow())
+    except CallError as err:
+        db.session.rollback()
+        flash(_("This caller does not work this ward's queue.") if err.status == 422 else _("This call has already ended."), "error")
+        return redirect(url_for("board.index"))
+    db.session.commit()
+    flash(_("Assigned to %(name)s.", name=caller.display_name) if caller else _("Assignment removed."), "success")
+    return redirect(url_for("board.index"))

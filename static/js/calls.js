@@ -1,0 +1,33 @@
+// The call screen: let htmx swap the form's 422 (validation) and 409 answers, since they carry
+// the re-rendered form or attempt list; Ctrl+Enter in a text box saves; focus what comes next.
+document.addEventListener("htmx:beforeSwap", function (evt) {
+  var status = evt.detail.xhr.status;
+  if (status === 422 || status === 409) {
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+  }
+});
+
+document.addEventListener("keydown", function (evt) {
+  if (evt.key === "Enter" && (evt.ctrlKey || evt.metaKey) && evt.target.tagName === "TEXTAREA") {
+    var form = evt.target.form;
+    if (form) {
+      evt.preventDefault();
+      form.requestSubmit();
+    }
+  }
+});
+
+document.addEventListener("htmx:afterSwap", function (evt) {
+  var target = evt.detail.target;
+  // After an error: the first marked field; after "answered": the form; after the end: "next call".
+  var invalid = target.querySelector(".error");
+  if (invalid) {
+    var field = invalid.closest("fieldset, .field, .opinion-row, .med-row, .guidance-area");
+    var input = field && field.querySelector("input, select, textarea");
+    (input || invalid).focus && (input || invalid).focus();
+    return;
+  }
+  var next = document.querySelector("#record [autofocus]");
+  if (next) { next.focus(); }
+});
