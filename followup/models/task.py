@@ -32,6 +32,9 @@ class FollowupTask(db.Model):
         UniqueConstraint("discharge_id", "level"),
         Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at"),
         Index("ix_task_queue_ward", "ward_id", "level", "status", "due_at"),
+        # The deadline watch: abandoned claims, and open tasks by deadline.
+        Index("ix_task_status_claimed_at", "status", "claimed_at"),
+        Index("ix_task_status_due_at", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +49,10 @@ class FollowupTask(db.Model):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The patient's own "call me at" time: wins over calling hours (followup/calls/policy.py).
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set once by the deadline watch when the task comes within the at-risk window.
+    at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(32))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

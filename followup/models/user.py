@@ -5,6 +5,7 @@ from enum import StrEnum
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -65,6 +66,8 @@ class User(UserMixin, db.Model):
     hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospital.id"), index=True)
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Head nurse (护士长) or centre lead: may assign queue tasks to named callers.
+    is_head_nurse: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # Changing the token ends every session of the user (logout everywhere, disable, role change).
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

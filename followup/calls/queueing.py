@@ -1,0 +1,218 @@
+"""The call queue: who calls whom next. Claiming is atomic (PostgreSQL: FOR UPDATE SKIP LOCKED;
+SQLite: a conditional UPDATE whose row count says who won). Rules come from policy.py; scope
+from access.task_filter. Functions take `now`, flush, never commit."""
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from .. import audit
+from ..access import CALLER_ROLES, task_filter
+from ..clock import local, local_midnight
+from ..extensions import db
+from ..models import Discharge, FollowupTask, TaskStatus, User
+from ..models.call import CallAttempt
+from . import Conflict, Invalid, NotAllowed, NotFound, policy
+
+_CANDIDATES = 8  # SQLite: ids tried per round before re-reading the queue
+
+
+def _scoped(user: User):
+    return select(FollowupTask).where(task_filter(user))
+
+
+def get_task(user: User, task_id: int) -> FollowupTask:
+    task = db.session.scalar(_scoped(user).where(FollowupTask.id == task_id))
+    if task is None:
+        raise NotFound("task not found")
+    return task
+
+
+def _claim_values(user: User, now: datetime) -> dict:
+    return dict(status=TaskStatus.CLAIMED, claimed_by_id=user.id, claimed_at=now,
+                version=FollowupTask.version + 1)
+
+
+def _claimable():
+    return FollowupTask.status == TaskStatus.OPEN
+
+
+def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
+    """Claim the first row of an ordered query, or None. Safe under concurrent callers."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        task = db.session.scalar(query.limit(1).with_for_update(skip_locked=True)
+                                 .execution_options(populate_existing=True))
+        if task is None:
+            return None
+        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.CLAIMED, user.id, now
+        db.session.flush()
+        return task
+    # SQLite has one writer at a time: whoever's conditional UPDATE matches the row wins.
+    for _ in range(3):
+        ids = db.session.scalars(query.with_only_columns(FollowupTask.id).limit(_CANDIDATES)).all()
+        if not ids:
+            return None
+        for task_id in ids:
+            won = db.session.execute(update(FollowupTask)
+                                     .where(FollowupTask.id == task_id, _claimable())
+                                     .values(**_claim_values(user, now))
+                                     .execution_options(synchronize_session=False)).rowcount
+            if won:
+                return db.session.get(FollowupTask, task_id, populate_existing=True)
+    return None
+
+
+def next_task(user: User, now: datetime) -> FollowupTask | None:
+    """Claim the most urgent callable task in the user's queue: tasks assigned to this caller
+    first, then earliest deadline; retry and callback times honoured, within calling hours
+    (a due callback wins over them). None when nothing is callable now."""
+    if user.role_enum not in CALLER_ROLES:
+        raise NotAllowed("only callers work a queue")
+    pol = policy.current()
+    release_expired_claims(now, scope=task_filter(user))
+    base = (_scoped(user).where(_claimable(), policy.ready_clause(now, pol))
+            .order_by(FollowupTask.due_at, FollowupTask.id))
+    mine = _take_first(user, base.where(FollowupTask.assigned_to_id == user.id), now)
+    return mine or _take_first(user, base.where(policy.hold_clause(user, now, pol)), now)
+
+
+def claim_task(user: User, task_id: int, now: datetime) -> FollowupTask:
+    """Claim one named task (picked from the list). It must be callable now; a claim the user
+    already holds is returned as it is."""
+    if user.role_enum not in CALLER_ROLES:
+        raise NotAllowed("only callers claim tasks")
+    pol = policy.current()
+    task = get_task(user, task_id)
+    if task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id:
+        return task
+    if not task.is_open:
+        raise Conflict(f"task is {task.status}", status_now=task.status)
+    when = policy.callable_at(task, now, pol)
+    if when > now:
+        raise Conflict("task is not callable yet", callable_at=when.isoformat())
+    expired = (FollowupTask.status == TaskStatus.CLAIMED) & (FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
+    won = db.session.execute(update(FollowupTask)
+                             .where(FollowupTask.id == task.id, or_(_claimable(), expired))
+                             .values(**_claim_values(user, now))
+                             .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise Conflict("task is being called by someone else")
+    return db.session.get(FollowupTask, task.id, populate_existing=True)
+
+
+def require_claim(user: User, task: FollowupTask) -> None:
+    if task.status != TaskStatus.CLAIMED or task.claimed_by_id != user.id:
+        raise Conflict("task is not claimed by you")
+
+
+def release_task(user: User, task: FollowupTask, now: datetime) -> FollowupTask:
+    """Hand a claimed task back to the queue untouched."""
+    require_claim(user, task)
+    task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None
+    db.session.flush()
+    return task
+
+
+def release_expired_claims(now: datetime, scope=None) -> int:
+    """Claims older than the claim timeout return to the queue. Returns how many."""
+    q = (update(FollowupTask)
+         .where(FollowupTask.status == TaskStatus.CLAIMED,
+                FollowupTask.claimed_at < policy.claim_cutoff(now))
+         .values(status=TaskStatus.OPEN, claimed_by_id=None, claimed_at=None,
+                 version=FollowupTask.version + 1)
+         .execution_options(synchronize_session=False))
+    if scope is not None:
+        q = q.where(scope)
+    return db.session.execute(q).rowcount
+
+
+def assign_task(head: User, task: FollowupTask, caller: User | None, now: datetime) -> FollowupTask:
+    """A head nurse (or centre lead) assigns a task in her queue to a named caller who works the
+    same queue; None unassigns. A claim in progress is left to finish."""
+    if not head.is_head_nurse or head.role_enum not in CALLER_ROLES:
+        raise NotAllowed("only a head nurse assigns tasks")
+    if not db.session.scalar(select(FollowupTask.id).where(FollowupTask.id == task.id, task_filter(head))):
+        raise NotFound("task not found")
+    if not task.is_open:
+        raise Conflict(f"task is {task.status}", status_now=task.status)
+    if caller is not None:
+        visible = db.session.scalar(select(FollowupTask.id).where(FollowupTask.id == task.id, task_filter(caller)))
+        if not caller.active or caller.role_enum not in CALLER_ROLES or not visible:
+            raise Invalid("caller_id: this caller does not work this task's queue", field="caller_id")
+    task.assigned_to_id = caller.id if caller else None
+    db.session.flush()
+    audit.record("task.assign", user=head, object_type="task", object_id=task.id,
+                 detail={"assigned_to": task.assigned_to_id}, now=now)
+    return task
+
+
+def queue_counts(user: User, now: datetime) -> dict:
+    """Counts for the queue header, computed from the tasks (never stored)."""
+    pol = policy.current()
+    today = local_midnight(local(now).date())
+    tomorrow = local_midnight(local(now).date() + timedelta(days=1))
+    open_ = FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED))
+    row = db.session.execute(
+        select(func.count().filter(open_),
+               func.count().filter(open_ & (FollowupTask.due_at > now) & (FollowupTask.due_at <= tomorrow)),
+               func.count().filter(open_ & (FollowupTask.due_at > now) & (FollowupTask.due_at <= now + pol.at_risk)),
+               func.count().filter(open_ & (FollowupTask.due_at <= now)),
+               func.count().filter((FollowupTask.status == TaskStatus.DONE) & (FollowupTask.completed_at >= today)))
+        .where(task_filter(user), or_(open_, (FollowupTask.status == TaskStatus.DONE) & (FollowupTask.completed_at >= today)))
+    ).one()
+    return dict(zip(("open", "due_today", "at_risk_24h", "overdue", "done_today"), row))
+
+
+def queue_page(user: User, now: datetime, limit: int = 50, offset: int = 0) -> list[FollowupTask]:
+    """Open and claimed tasks in the user's queue by deadline, discharge and patient loaded."""
+    q = (_scoped(user).where(FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)))
+         .order_by(FollowupTask.due_at, FollowupTask.id).limit(limit).offset(offset)
+         .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),
+                  selectinload(FollowupTask.discharge).selectinload(Discharge.ward)))
+    return list(db.session.scalars(q))
+
+
+def phone_numbers(task: FollowupTask) -> list[str]:
+    """The patient's numbers in dialling order: the primary one first (number_index 0)."""
+    p = task.discharge.patient
+    return [n for n in [p.phone, *(p.other_phones or "").split(",")] if n]
+
+
+def attempts_of(task: FollowupTask) -> list[CallAttempt]:
+    return list(db.session.scalars(select(CallAttempt).where(CallAttempt.task_id == task.id)
+                                   .order_by(CallAttempt.at, CallAttempt.id)))
+
+
+def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
+                   callback_at: datetime | None = None, note: str = "",
+                   number_index: int = 0) -> CallAttempt:
+    """Record one dial by the claimer and apply the policy: schedule the retry, close, mark
+    lost, or (answered) keep the claim for the form."""
+    require_claim(user, task)
+    numbers = len(phone_numbers(task))
+    if not 0 <= number_index < max(numbers, 1):
+        raise Invalid("number_index: the patient has no such number", field="number_index")
+    times = [a.at for a in attempts_of(task)] + [now]
+    d = policy.decide(outcome, now, times, task.due_at, callback_at=callback_at,
+                      numbers_left=numbers - number_index - 1)
+    attempt = CallAttempt(task_id=task.id, caller_id=user.id, at=now, outcome=str(outcome),
+                          callback_at=d.callback_at, number_index=number_index, note=note or "")
+    db.session.add(attempt)
+    task.status, task.next_attempt_at, task.callback_at = d.status, d.next_attempt_at, d.callback_at
+    if d.close_reason:
+        task.close_reason, task.completed_at = d.close_reason, now
+    if not d.keep_claim:
+        task.claimed_by_id, task.claimed_at = None, None
+    db.session.flush()
+    audit.record("call.attempt", user=user, object_type="task", object_id=task.id,
+                 detail={"outcome": str(outcome), "status": task.status}, now=now)
+    return attempt
+
+
+def complete_task(user: User, task: FollowupTask, now: datetime) -> FollowupTask:
+    """The follow-up record is saved: the task is done. Called by the form-saving code."""
+    require_claim(user, task)
+    task.status, task.completed_at = TaskStatus.DONE, now
+    task.claimed_by_id, task.claimed_at, task.next_attempt_at, task.callback_at = None, None, None, None
+    db.session.flush()
+    return task

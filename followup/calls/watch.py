@@ -1,0 +1,54 @@
+"""The deadline watch: return abandoned claims, flag tasks coming within the at-risk window,
+and mark tasks lost to follow-up (失访) once their deadline has passed under the lost rule.
+Overdue needs no flag: it is due_at <= now, read from the task. Idempotent; flushes only."""
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import FollowupTask, TaskStatus
+from ..models.call import CallAttempt
+from . import policy
+from .queueing import release_expired_claims
+
+
+def flag_at_risk(now: datetime) -> int:
+    """Stamp at_risk_at once on open tasks due within the at-risk window (not a counter: a
+    marker of when the task became urgent; the version is not bumped, callers are not stale)."""
+    pol = policy.current()
+    return db.session.execute(
+        update(FollowupTask)
+        .where(FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
+               FollowupTask.due_at <= now + pol.at_risk, FollowupTask.at_risk_at.is_(None))
+        .values(at_risk_at=now).execution_options(synchronize_session=False)).rowcount
+
+
+def mark_lost(now: datetime) -> list[int]:
+    """Open (unclaimed) tasks past their deadline that meet the lost rule become LOST."""
+    pol = policy.current()
+    enough = (select(CallAttempt.task_id).join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
+              .where(FollowupTask.status == TaskStatus.OPEN, FollowupTask.due_at <= now)
+              .group_by(CallAttempt.task_id).having(func.count() >= pol.lost_min_attempts))
+    times = defaultdict(list)
+    due = {}
+    for task_id, at, due_at in db.session.execute(
+            select(CallAttempt.task_id, CallAttempt.at, FollowupTask.due_at)
+            .join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
+            .where(CallAttempt.task_id.in_(enough))):
+        times[task_id].append(at)
+        due[task_id] = due_at
+    lost = [t for t, ts in times.items() if policy.is_lost(ts, due[t], now, pol)]
+    for chunk in (lost[i:i + 500] for i in range(0, len(lost), 500)):
+        db.session.execute(
+            update(FollowupTask)
+            .where(FollowupTask.id.in_(chunk), FollowupTask.status == TaskStatus.OPEN)
+            .values(status=TaskStatus.LOST, close_reason=policy.LOST_UNREACHABLE, completed_at=now,
+                    version=FollowupTask.version + 1)
+            .execution_options(synchronize_session=False))
+    return lost
+
+
+def watch(now: datetime) -> dict:
+    released = release_expired_claims(now)
+    return {"released": released, "at_risk": flag_at_risk(now), "lost": len(mark_lost(now))}
