@@ -24,3 +24,5 @@ ITEM_STATUS_LABELS = {"open": _l("Awaiting response"), "responded": _l("Awaiting
                       "closed": _l("Closed")}
 SATISFACTION_LABELS = {"overall": _l("Overall"), "doctors": _l("Doctors"), "nurses": _l("Nurses"),
                        "environment": _l("Environment"), "cost": _l("Cost"), "process": _l("Process")}
+EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), "responded": _l("Answered"),
+                "returned": _l("Sent back"), "closed": _l("Verified and closed")}
