@@ -242,3 +242,10 @@ def get_import_batch_or_404(user: User, batch_id: int):
     if batch is None:
         abort(404)
     return batch
+
+
+def require_patient_duties(user: User) -> None:
+    """404 for roles whose duties never include patients (separation of duties), even where
+    the scope filter would only give them an empty list."""
+    if user.role_enum in NO_PATIENT_ROLES:
+        abort(404)

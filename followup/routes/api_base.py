@@ -2,7 +2,7 @@
 authentication decorator shared by API modules (session cookie + CSRF header)."""
 from functools import wraps
 
-from flask import jsonify
+from flask import current_app, jsonify, request
 from flask_login import current_user
 from flask_smorest import Api, abort
 
@@ -21,19 +21,38 @@ def init_api(app) -> Api:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "session": {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}}}})
     app.extensions["followup_api"] = api
+    app.before_request(_check_api_access_first)
     return api
 
 
+def _check_api_access(roles):
+    if not current_user.is_authenticated:
+        abort(401, message="authentication required")
+    if roles and current_user.role not in roles:
+        abort(403, message="not allowed for this role")
+
+
+def _check_api_access_first():
+    """Run the endpoint's access check before flask-smorest parses and validates the request, so
+    a caller without access learns nothing (not even a 422 about the body), whatever the order
+    of the decorators on the view."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    roles = getattr(view, "api_roles", None)
+    if roles is not None:
+        _check_api_access(roles)
+
+
 def api_login_required(*roles):
-    """Signed in (any role, or one of `roles`); else 401/403 as JSON."""
+    """Signed in (any role, or one of `roles`); else 401/403 as JSON. The check also runs
+    before the request is parsed (see _check_api_access_first)."""
+    allowed = frozenset(str(r) for r in roles)
+
     def deco(fn):
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                abort(401, message="authentication required")
-            if roles and current_user.role not in {str(r) for r in roles}:
-                abort(403, message="not allowed for this role")
+            _check_api_access(allowed)
             return fn(*args, **kwargs)
+        wrapper.api_roles = allowed  # copied onto outer wrappers by functools.wraps
         return wrapper
     return deco
 

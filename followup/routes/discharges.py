@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from .. import audit
-from ..access import discharge_filter, get_discharge_or_404, may_reveal_contact
+from ..access import discharge_filter, get_discharge_or_404, may_reveal_contact, require_patient_duties
 from ..extensions import db
 from ..models import Discharge, Patient, Role, Ward
 from ..schemas.discharge import dump_discharge
@@ -22,6 +22,7 @@ PAGE_SIZE = 50
 @bp.route("/")
 @login_required
 def index():
+    require_patient_duties(current_user)
     q = select(Discharge).join(Patient).where(discharge_filter(current_user))
     term = request.args.get("q", "").strip()[:32]
     if term:

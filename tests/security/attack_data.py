@@ -1,0 +1,94 @@
+"""Attack data and helpers for the security tests: hostile strings, a walk over every registered
+URL rule with sample arguments, TOTP codes, and what counts as a denial."""
+import re
+from datetime import date, timedelta
+
+import pyotp
+from werkzeug.routing import AnyConverter, IntegerConverter
+
+from followup.clock import utcnow
+
+# Hostile text (RELIABILITY.md §(c) B): script, handlers, URLs, attribute break-outs, SSTI,
+# textarea break-out, RTL override, log injection, a long message.
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
+    "javascript:alert(1)", "\"'><b>x</b>", "{{7*7}}", "{% raw %}x", "</textarea><script>alert(2)</script>",
+    "\u202eevil.exe", "a\r\nINFO fake log line", "<iframe src=//evil.example>", "<a href=javascript:alert(1)>x</a>",
+    "<style>*{display:none}</style>", "${7*7}", "<details open ontoggle=alert(1)>",
+    "<math><mi xlink:href=javascript:alert(1)>", "'\";alert(1)//", "<body onload=alert(1)>",
+    "<input autofocus onfocus=alert(1)>", "x" * 10_000,
+]
+# Substrings that must never reach a page unescaped.
+RAW_MARKERS = ["<script>alert", "<img src=x onerror", "<svg onload", "<b>x</b>", "</textarea><script>",
+               "<iframe src=//evil", "<a href=javascript:", "<style>*{", "<details open", "<math><mi",
+               "<body onload", "<input autofocus", "href=\"javascript:"]
+
+SQLI_PAYLOADS = [
+    "' OR 1=1--", "'; DROP TABLE discharge;--", "1) UNION SELECT username, password_hash FROM \"user\"--",
+    "1 OR 1=1", "' OR ''='", "1; SELECT pg_sleep(5)--", "'||(SELECT pg_sleep(5))||'", "-1", "0",
+    "99999999999999999999", "1e309", "%", "_", "\\", "NULL", "id desc; --", "name asc, (select 1)",
+    "\x00", "2026-13-45", "' AND 1=(SELECT COUNT(*) FROM audit_event)--",
+]
+
+ALL_ROLES = ["nurse", "ortho_nurse", "nurse_b", "centre", "centre_b", "qa", "hospital_admin", "responder",
+             "county_auditor", "city_auditor", "sys_admin", "security_admin", "audit_admin"]
+
+
+def current_totp(secret: str, at=None) -> str:
+    return pyotp.TOTP(secret).at(int((at or utcnow()).timestamp()))
+
+
+def sample_url(app, rule, ids: dict) -> str:
+    """A concrete URL for a rule: int arguments get the id of an object the world has (by the
+    argument's name, else 1), `any(...)` the first choice, strings a harmless word."""
+    values = {}
+    for arg in rule.arguments:
+        conv = rule._converters[arg]
+        if isinstance(conv, IntegerConverter):
+            values[arg] = ids.get(arg, 1)
+        elif isinstance(conv, AnyConverter):
+            values[arg] = sorted(conv.items)[0]
+        else:
+            values[arg] = ids.get(arg, "x")
+    with app.test_request_context():
+        return app.url_for(rule.endpoint, **values)
+
+
+def walk_rules(app):
+    """Every registered rule except static files, sorted for stable output."""
+    return sorted((r for r in app.url_map.iter_rules() if r.endpoint != "static"
+                   and not r.endpoint.endswith(".static")), key=lambda r: (r.rule, r.endpoint))
+
+
+def ids_for(world) -> dict:
+    """Argument name → an id inside hospital A (so in scope for someone, out of scope for others)."""
+    d = world.discharge(world.cardiology, name="李四", discharged=date(2026, 11, 19))
+    from followup.models import FollowupTask
+    from followup.extensions import db
+    from sqlalchemy import select
+    task = db.session.scalar(select(FollowupTask).where(FollowupTask.discharge_id == d.id))
+    return {"discharge_id": d.id, "task_id": task.id, "user_id": world.nurse.id, "ward_id": world.cardiology.id,
+            "hospital_id": world.hospital_a.id, "id": d.id}
+
+
+def is_denied(resp) -> bool:
+    if resp.status_code in (401, 403, 404, 405):
+        return True
+    return resp.status_code == 302 and "/login" in resp.headers.get("Location", "")
+
+
+def patient_markers(world) -> list[str]:
+    """Strings that only patient-level data would carry (name, full and masked phone)."""
+    return ["张三", "李四", "13812345678", "138****5678"]
+
+
+def days_ago(n):
+    return utcnow() - timedelta(days=n)
+
+
+def form_params(html: str) -> set[str]:
+    """Names of the inputs of GET forms on a page (the search/filter/sort parameters)."""
+    names = set()
+    for form in re.findall(r"<form[^>]*method=\"get\"[^>]*>(.*?)</form>", html, flags=re.S | re.I):
+        names.update(re.findall(r"name=\"([A-Za-z_][\w\-]*)\"", form))
+    return names - {"csrf_token"}

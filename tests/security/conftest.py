@@ -1,0 +1,42 @@
+"""Fixtures for the attacker's-eye tests: a policy setter and a world seeded with hostile text."""
+from datetime import date
+
+import pytest
+from attack_data import XSS_PAYLOADS
+
+
+@pytest.fixture
+def set_policy(db):
+    """set_policy(**fields): save a security policy row (defaults for the rest)."""
+    from followup.security.policy import POLICY_ID
+    from followup.models.security import SecurityPolicy
+
+    def do(**fields):
+        row = db.session.get(SecurityPolicy, POLICY_ID) or SecurityPolicy(id=POLICY_ID, mfa_roles=[])
+        for k, v in fields.items():
+            setattr(row, k, v)
+        db.session.add(row)
+        db.session.commit()
+        return row
+    return do
+
+
+@pytest.fixture
+def hostile_world(world, db):
+    """The world, plus in every ward a discharge whose patient name is a payload, and opinions
+    and ledger items whose free text is a payload. Returns the world."""
+    from followup.models.opinion import Opinion, RectificationItem
+    wards = [world.cardiology, world.orthopaedics, world.ward_b, world.ward_city]
+    for i, payload in enumerate(XSS_PAYLOADS[:-1]):
+        ward = wards[i % len(wards)]
+        d = world.discharge(ward, name=payload[:32], discharged=date(2026, 11, 18))
+        op = Opinion(hospital_id=ward.hospital_id, discharge_id=d.id, text=payload, sentiment="complaint",
+                     category="other", ward_id=ward.id, original_sentiment="complaint",
+                     original_category="other", recorded_by_id=world.centre.id)
+        db.session.add(op)
+        db.session.flush()
+        db.session.add(RectificationItem(hospital_id=ward.hospital_id, ward_id=ward.id, opinion_id=op.id,
+                                         problem=payload, cause=payload, measures=payload,
+                                         due_date=date(2026, 12, 1), created_by_id=world.qa.id))
+    db.session.commit()
+    return world

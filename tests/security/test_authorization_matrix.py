@@ -1,0 +1,108 @@
+"""The authorization matrix, walked over EVERY registered URL rule × every role (and anonymous).
+
+ALLOW says which roles may use an endpoint. Everyone else must get 401/403/404/405 or the
+redirect to the sign-in page, never data; roles that never see patients never get a patient's
+name or phone from any endpoint. A new route fails this test until it is added to ALLOW: add
+your endpoint there with the roles that need it (that is the review of who may see it)."""
+import pytest
+
+from followup.models import Role
+
+from attack_data import ALL_ROLES, ids_for, is_denied, patient_markers, sample_url, walk_rules
+
+ANON = "anonymous"
+EVERYONE = frozenset(r.value for r in Role)
+PUBLIC = EVERYONE | {ANON}
+CALLERS = frozenset({Role.NURSE, Role.CENTRE_STAFF})
+HOSPITAL_PATIENT_ROLES = frozenset({Role.NURSE, Role.CENTRE_STAFF, Role.QA, Role.HOSPITAL_ADMIN})
+AUDITORS = frozenset({Role.COUNTY_AUDITOR, Role.CITY_AUDITOR})
+
+ALLOW: dict[str, frozenset] = {
+    # sign-in and housekeeping
+    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC,
+    "auth.second_factor": frozenset(), "auth.enrol": frozenset(),  # only with a pre-auth marker
+    "auth.logout": EVERYONE, "main.index": EVERYONE,
+    "account.index": EVERYONE, "account.sign_out_everywhere": EVERYONE, "account.recovery_codes": EVERYONE,
+    "api_meta.me": EVERYONE, "api-docs.openapi_json": PUBLIC, "api-docs.openapi_swagger_ui": PUBLIC,
+    # separation of duties
+    "admin.organisations": {Role.SYS_ADMIN}, "admin.users": {Role.SYS_ADMIN},
+    "admin.user_detail": {Role.SYS_ADMIN}, "admin.user_action": {Role.SYS_ADMIN},
+    "security_admin.policy": {Role.SECURITY_ADMIN}, "security_admin.second_factors": {Role.SECURITY_ADMIN},
+    "security_admin.reset_second_factor": {Role.SECURITY_ADMIN},
+    "audit_log.index": {Role.AUDIT_ADMIN},
+    # patient records
+    "discharges.index": HOSPITAL_PATIENT_ROLES | AUDITORS,
+    "discharges.show": HOSPITAL_PATIENT_ROLES | AUDITORS,
+    "discharges.reveal_contact": CALLERS | AUDITORS,
+    # calls (issue 5)
+    "calls.queue": CALLERS, "calls.screen": CALLERS, "calls.attempt": CALLERS, "calls.claim": CALLERS,
+    "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
+    "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
+    "board.index": CALLERS, "board.assign": CALLERS,
+    "scripts.index": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN}, "scripts.edit": {Role.QA, Role.HOSPITAL_ADMIN},
+    "scripts.preview": {Role.QA, Role.HOSPITAL_ADMIN},
+    "api_calls.next_call": CALLERS, "api_calls.queue": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN},
+    "api_calls.show": CALLERS,
+    "api_calls.assign": CALLERS, "api_calls.record_attempt": CALLERS, "api_calls.claim": CALLERS,
+    "api_calls.release": CALLERS,
+    # imports (issue 4)
+    "imports.index": {Role.HOSPITAL_ADMIN}, "imports.show": {Role.HOSPITAL_ADMIN},
+    "imports.progress": {Role.HOSPITAL_ADMIN}, "imports.rejected_csv": {Role.HOSPITAL_ADMIN},
+    "api_imports.get_batch": {Role.HOSPITAL_ADMIN}, "api_imports.get_rejected": {Role.HOSPITAL_ADMIN},
+    "api_imports.post_fhir": {Role.HOSPITAL_ADMIN}, "api_imports.post_file": {Role.HOSPITAL_ADMIN},
+    "api_imports.post_hl7": {Role.HOSPITAL_ADMIN},
+    # QA and the ledger (issue 6)
+    "qa.opinions": {Role.QA}, "qa.reclassify": {Role.QA}, "qa.put_on_ledger": {Role.QA},
+    "qa.summary": {Role.QA, Role.HOSPITAL_ADMIN}, "qa.summary_export": {Role.QA, Role.HOSPITAL_ADMIN},
+    "qa.generate": {Role.QA}, "qa.snapshot_export": {Role.QA, Role.HOSPITAL_ADMIN},
+    "ledger.index": {Role.QA, Role.DEPT_RESPONDER, Role.HOSPITAL_ADMIN},
+    "ledger.show": {Role.QA, Role.DEPT_RESPONDER, Role.HOSPITAL_ADMIN},
+    "ledger.take_step": {Role.QA, Role.DEPT_RESPONDER},
+    # commissions and sampling (issue 7)
+    "commission.index": AUDITORS, "commission.export": AUDITORS,
+}
+# Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
+NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]
+
+
+def _allowed(endpoint) -> set[str]:
+    return {str(r) for r in ALLOW[endpoint]}
+
+
+def _request(client, rule, url):
+    if "GET" in rule.methods:
+        return client.get(url)
+    return client.post(url, data={})
+
+
+def test_every_registered_route_is_in_the_matrix(app):
+    missing = sorted({r.endpoint for r in walk_rules(app)} - set(ALLOW))
+    assert not missing, (f"routes without an authorization decision: {missing}; add them to ALLOW "
+                         "in tests/security/test_authorization_matrix.py with the roles that need them")
+
+
+@pytest.mark.parametrize("who", ALL_ROLES + [ANON])
+def test_roles_outside_an_endpoints_scope_get_nothing(who, hostile_world, as_user, app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # collect 500s instead of stopping at the first
+    world = hostile_world
+    ids = ids_for(world)
+    role = ANON if who == ANON else getattr(world, who).role
+    client = app.test_client() if who == ANON else as_user(getattr(world, who))
+    leaks, errors, checked = [], [], 0
+    for rule in walk_rules(app):
+        if rule.endpoint not in ALLOW or rule.endpoint in ("auth.logout", "account.sign_out_everywhere"):
+            continue  # unknown endpoints fail the test above; signing out would end this walk
+        resp = _request(client, rule, sample_url(app, rule, ids))
+        checked += 1
+        body = resp.get_data(as_text=True)
+        if resp.status_code >= 500:
+            errors.append((rule.endpoint, resp.status_code))
+        if role not in _allowed(rule.endpoint) and not is_denied(resp):
+            leaks.append((rule.endpoint, rule.methods - {"HEAD", "OPTIONS"}, resp.status_code))
+        if role in NO_PATIENT or role == ANON:
+            seen = [m for m in patient_markers(world) if m in body]
+            if seen:
+                leaks.append((rule.endpoint, "patient data", seen))
+    assert checked > 20
+    assert not errors, f"{who}: server errors {errors}"
+    assert not leaks, f"{who} reached endpoints outside its duties: {leaks}"
