@@ -85,7 +85,7 @@ class Wards:
 def rejected_row(row_no, original, problems, id_keys) -> ImportRejectedRow:
     """The file's own columns, with ID numbers masked (never stored in clear), and the reasons."""
     safe = {k: (mask_id_number(v) if k in id_keys and v else v) for k, v in original.items()}
-    return ImportRejectedRow(row_no=row_no, original=safe,
+    return ImportRejectedRow(row_no=row_no, original=json.dumps(safe, ensure_ascii=False),
                              errors=[{"field": f, "reason": r} for f, r in problems])
 
 

@@ -33,9 +33,9 @@ _SPACES = re.compile(r"[\s_]+")
 
 
 def normalise_header(text: str) -> str:
-    """Full-width forms, stray spaces, BOMs, '*required' marks and case do not matter."""
+    """Full-width forms, spaces (姓　名), underscores, BOMs, '*required' marks and case do not matter."""
     text = unicodedata.normalize("NFKC", str(text or "")).replace("\ufeff", "").strip().strip("*")
-    return _SPACES.sub(" ", text).strip().lower()
+    return _SPACES.sub("", text).lower()
 
 
 _LOOKUP = {normalise_header(alias): field for field, aliases in FIELD_ALIASES.items() for alias in aliases}

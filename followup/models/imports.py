@@ -1,5 +1,6 @@
 """Import batches: one per received file or message set, with its progress (the resume cursor),
 its counts, the rows it rejected, and the per-hospital API tokens and column mappings."""
+import json
 from datetime import datetime
 from enum import StrEnum
 
@@ -7,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
+from ..crypto import EncryptedText
 from ..extensions import db
 from .org import Hospital
 from .types import UTCDateTime
@@ -75,13 +77,18 @@ class ImportPayloadPart(db.Model):
 
 
 class ImportRejectedRow(db.Model):
-    """A row that could not be imported: the file's own columns (ID numbers masked) and why."""
+    """A row that could not be imported: the file's own columns and why. The columns are kept
+    encrypted (they hold names and phones) and ID numbers in them masked before storing."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
     row_no: Mapped[int] = mapped_column(Integer)
-    original: Mapped[dict] = mapped_column(JSON, default=dict)
+    original: Mapped[str] = mapped_column(EncryptedText)  # JSON object: header → cell text
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"field": …, "reason": …}]
+
+    @property
+    def columns(self) -> dict:
+        return json.loads(self.original or "{}")
 
 
 class HospitalApiToken(db.Model):

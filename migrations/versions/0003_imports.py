@@ -89,7 +89,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('row_no', sa.Integer(), nullable=False),
-    sa.Column('original', sa.JSON(), nullable=False),
+    sa.Column('original', sa.LargeBinary(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['import_batch.id'], name=op.f('fk_import_rejected_row_batch_id_import_batch'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import_rejected_row'))

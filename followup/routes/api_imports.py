@@ -1,0 +1,154 @@
+"""The import API for HIS integrations, authenticated by a per-hospital API token
+(`Authorization: Bearer fu_…`), CSRF-exempt (no cookies are involved). Every call returns at
+once with the batch id; the batch runs as a background job. HL7 v2 messages are answered with
+one ACK each: AA accepted (and valid), AE rejected by validation, AR not processable."""
+from functools import wraps
+
+from flask import g, request
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from ..batches import dispatch_batch, hospital_for_token, receive_bytes
+from ..clock import utcnow
+from ..extensions import csrf, db
+from ..imports import hl7v2
+from ..imports.errors import FileError
+from ..imports.fhir import read_bundle
+from ..imports.rows import DischargeRowSchema, load_row
+from ..loader import rejected_rows
+from ..models.imports import ImportBatch
+
+blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports",
+                description="Discharge imports for HIS integration (per-hospital API token)")
+csrf.exempt(blp)
+
+
+def token_required(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        hospital = hospital_for_token(token, utcnow())
+        if hospital is None:
+            db.session.rollback()
+            abort(401, message="a valid hospital API token is required")
+        g.import_hospital = hospital
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+class BatchSchema(Schema):
+    batch = fields.Int(attribute="id")
+    status = fields.Str()
+    created = fields.Bool()
+    read = fields.Int()
+    inserted = fields.Int()
+    updated = fields.Int()
+    unchanged = fields.Int()
+    rejected = fields.Int()
+    error = fields.Str(allow_none=True)
+
+
+class Hl7ResultSchema(BatchSchema):
+    acks = fields.List(fields.Str(), metadata={"description": "one ACK per message, in order"})
+
+
+class RejectedSchema(Schema):
+    row = fields.Int(attribute="row_no")
+    errors = fields.List(fields.Dict())
+    original = fields.Dict(attribute="columns", metadata={"description": "the row as sent; ID numbers masked"})
+
+
+def _accept(data: bytes, source: str | None, filename: str = ""):
+    if not data:
+        abort(422, message="empty body")
+    batch, created = receive_bytes(g.import_hospital, data, source=source, channel="api",
+                                   filename=filename, now=utcnow())
+    db.session.commit()
+    if created:
+        dispatch_batch(batch)
+        db.session.refresh(batch)
+    batch.created = created
+    return batch
+
+
+@blp.route("/files", methods=["POST"])
+@blp.response(202, BatchSchema)
+@token_required
+def post_file():
+    """A HIS export (CSV or .xlsx) as the raw body or as multipart field `file`."""
+    upload = request.files.get("file")
+    if upload:
+        return _accept(upload.read(), None, upload.filename or "")
+    return _accept(request.get_data(), None, request.args.get("filename", ""))
+
+
+@blp.route("/hl7", methods=["POST"])
+@blp.response(202, Hl7ResultSchema)
+@token_required
+def post_hl7():
+    """One or more HL7 v2 ADT^A03 messages (ER7 text, MLLP framing tolerated)."""
+    data = request.get_data()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030", errors="replace")
+    try:
+        messages = hl7v2.split_messages(text)
+    except FileError as exc:
+        abort(422, message=str(exc))
+    schema = DischargeRowSchema(now=utcnow())
+    acks = []
+    for message in messages:
+        try:
+            _msg, record = hl7v2.parse_message(message)
+        except ValueError as exc:
+            acks.append(hl7v2.ack(message, "AR", str(exc)))
+            continue
+        _clean, problems = load_row(schema, record)
+        acks.append(hl7v2.ack(message, "AE", "; ".join(f"{f}: {r}" for f, r in problems)) if problems
+                    else hl7v2.ack(message, "AA"))
+    batch = _accept(data, "hl7")
+    batch.acks = acks
+    return batch
+
+
+@blp.route("/fhir", methods=["POST"])
+@blp.response(202, BatchSchema)
+@token_required
+def post_fhir():
+    """A FHIR R4 Bundle of Patient and Encounter resources (validated on receipt)."""
+    data = request.get_data()
+    try:
+        read_bundle(data)
+    except FileError as exc:
+        abort(422, message=str(exc))
+    return _accept(data, "fhir")
+
+
+def _own_batch(batch_id) -> ImportBatch:
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or batch.hospital_id != g.import_hospital.id:
+        abort(404, message="no such batch")
+    return batch
+
+
+@blp.route("/<int:batch_id>")
+@blp.response(200, BatchSchema)
+@token_required
+def get_batch(batch_id):
+    """A batch's status and counts (poll until status is completed or failed)."""
+    batch = _own_batch(batch_id)
+    db.session.commit()
+    return batch
+
+
+@blp.route("/<int:batch_id>/rejected")
+@blp.response(200, RejectedSchema(many=True))
+@token_required
+def get_rejected(batch_id):
+    """The rejected rows of a batch, each with its row number, fields and reasons."""
+    batch = _own_batch(batch_id)
+    rows = list(rejected_rows(batch.id))
+    db.session.commit()
+    return rows

@@ -1,0 +1,103 @@
+"""Import pages for hospital admins: upload a HIS export, watch its progress, see and download
+the rejected rows (to fix and re-import)."""
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import audit
+from ..access import get_import_batch_or_404, import_batch_filter
+from ..batches import dispatch_batch, receive
+from ..clock import utcnow
+from ..extensions import db
+from ..loader import rejected_rows
+from ..models import Hospital, Role
+from ..models.imports import ImportBatch, ImportRejectedRow
+from ..reports.spreadsheet import csv_bytes
+from . import nav
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+nav("imports.index", "Imports", [Role.HOSPITAL_ADMIN], order=60)
+
+SHOWN_REJECTS = 200
+ALLOWED = (".csv", ".txt", ".xlsx")
+
+
+def _admin_only():
+    if current_user.role_enum != Role.HOSPITAL_ADMIN or not current_user.hospital_id:
+        abort(404)
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def index():
+    _admin_only()
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if not upload or not upload.filename:
+            flash(_("Choose a file to import."), "error")
+            return redirect(url_for(".index"))
+        if not upload.filename.lower().endswith(ALLOWED):
+            flash(_("Only CSV and .xlsx files can be imported."), "error")
+            return redirect(url_for(".index"))
+        hospital = db.session.get(Hospital, current_user.hospital_id)
+        batch, created = receive(hospital, upload.stream, source=None, channel="upload",
+                                 filename=upload.filename, user=current_user, now=utcnow())
+        audit.record("import.upload", object_type="import_batch", object_id=batch.id, detail={"new": created})
+        db.session.commit()
+        if created:
+            dispatch_batch(batch)
+        else:
+            flash(_("This file was imported before; showing that import."), "info")
+        return redirect(url_for(".show", batch_id=batch.id))
+    batches = db.session.scalars(select(ImportBatch).where(import_batch_filter(current_user))
+                                 .order_by(ImportBatch.id.desc()).limit(50)).all()
+    return render_template("imports/index.html", batches=batches)
+
+
+@bp.route("/<int:batch_id>")
+@login_required
+def show(batch_id):
+    batch = get_import_batch_or_404(current_user, batch_id)
+    rejects = db.session.scalars(select(ImportRejectedRow).where(ImportRejectedRow.batch_id == batch.id)
+                                 .order_by(ImportRejectedRow.row_no).limit(SHOWN_REJECTS)).all()
+    audit.record("import.view", object_type="import_batch", object_id=batch.id)
+    db.session.commit()
+    return render_template("imports/show.html", batch=batch, rejects=rejects)
+
+
+@bp.route("/<int:batch_id>/progress")
+@login_required
+def progress(batch_id):
+    """Polled by htmx while the batch runs; a finished batch reloads the page for its results."""
+    batch = get_import_batch_or_404(current_user, batch_id)
+    resp = make_response(render_template("imports/_progress.html", batch=batch))
+    if batch.finished and request.headers.get("HX-Request"):
+        resp.headers["HX-Refresh"] = "true"
+    return resp
+
+
+@bp.route("/<int:batch_id>/rejected.csv")
+@login_required
+def rejected_csv(batch_id):
+    """The rejected rows with the file's own columns plus the reasons: fix them and re-import.
+    ID numbers are masked (never stored in clear), so they must be typed in again."""
+    batch = get_import_batch_or_404(current_user, batch_id)
+    rows = list(rejected_rows(batch.id))
+    headers = []
+    for r in rows:
+        headers.extend(k for k in r.columns if k not in headers)
+    errors_header = _("errors (ID numbers are masked: type them in again)")
+    body = csv_bytes([*headers, errors_header], (
+        [r.columns.get(h, "") for h in headers]
+        + ["; ".join(f"{_('row')} {r.row_no} {e['field']}: {_(e['reason'])}" for e in r.errors)]
+        for r in rows))
+    audit.record("import.rejected_download", object_type="import_batch", object_id=batch.id,
+                 detail={"rows": len(rows)})
+    db.session.commit()
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+    resp.headers["Content-Disposition"] = f'attachment; filename="import-{batch.id}-rejected.csv"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
