@@ -1,5 +1,8 @@
 """The call-queue JSON API: the queue and its counts, next call (claim), claim one, release,
 record a dial, assign. Thin: parse → followup.calls → commit → dump. Stale versions → 409."""
+from http import HTTPStatus
+
+from flask import jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm.exc import StaleDataError
@@ -12,7 +15,7 @@ from ..extensions import db
 from ..models import Role, User
 from ..schemas.calls_api import (AssignIn, AttemptIn, AttemptOut, ClaimedTaskOut, NextOut, QueueArgs,
                              QueueOut, TaskRowOut, VersionIn)
-from .api_base import api_login_required, json_error
+from .api_base import api_login_required
 
 blp = Blueprint("api_calls", __name__, url_prefix="/api/v1/calls",
                 description="Call queues: next call, dial outcomes, assignment")
@@ -25,13 +28,18 @@ READERS = CALLERS + (Role.QA, Role.HOSPITAL_ADMIN)
 def _call_error(exc: CallError):
     db.session.rollback()
     extra = {k: v for k, v in {"field": exc.field, **exc.extra}.items() if v is not None}
-    return json_error(exc.status, exc.message, message=exc.message, **extra)
+    return _error(exc.status, exc.message, **extra)
 
 
 @blp.errorhandler(StaleDataError)
 def _stale(_exc):
     db.session.rollback()
-    return json_error(409, "task changed meanwhile: reload it", message="stale version")
+    return _error(409, "task changed meanwhile: reload it")
+
+
+def _error(status: int, message: str, **extra):
+    """flask-smorest's error shape (code, status, message) plus the field or current version."""
+    return jsonify({"code": status, "status": HTTPStatus(status).phrase, "message": message, **extra}), status
 
 
 def _errors(*codes):
