@@ -150,3 +150,47 @@ def _resident_id(rng, region_code: str, birth: date, sex: str) -> str:
     seq = rng.randint(0, 99) * 10 + (rng.choice((1, 3, 5, 7, 9)) if sex == "1" else rng.choice((0, 2, 4, 6, 8)))
     body = f"{region_code}{birth:%Y%m%d}{seq:03d}"
     return body + ric.calc_check_digit(body)
+
+
+OPINIONS = [("护士很耐心，解释得很清楚", "praise", "service_attitude"),
+            ("出院结算排队时间太长", "complaint", "waiting_process"),
+            ("病房卫生间不够干净", "suggestion", "environment"),
+            ("检查费用没有提前说明", "complaint", "cost"),
+            ("医院停车太难了", "suggestion", "parking_access")]
+
+
+def seed_calls(count: int = 40, seed: int = 20261125) -> int:
+    """Finished follow-ups for the demo nurse and centre (records, opinions, complaints on the
+    ledger, a red flag), and the demo nurse made head nurse, so every call page has content.
+    Runs once: does nothing when records exist."""
+    from .calls import queueing, records
+    from .models import FollowupTask, Level, TaskStatus
+    from .models.call import WardFollowup
+    if db.session.scalar(select(WardFollowup.id).limit(1)):
+        return 0
+    rng = random.Random(seed)
+    nurse, centre = (db.session.scalar(select(User).where(User.username == n)) for n in ("nurse", "centre"))
+    nurse.is_head_nurse = True
+    done = 0
+    for user, level in ((nurse, Level.WARD), (centre, Level.HOSPITAL)):
+        from .access import task_filter
+        tasks = db.session.scalars(select(FollowupTask).where(task_filter(user), FollowupTask.status == TaskStatus.OPEN)
+                                   .order_by(FollowupTask.due_at).limit(count)).all()
+        for i, task in enumerate(tasks):
+            when = datetime.combine(task.discharge.discharge_date + timedelta(days=2), time(9, 30 + i % 25), tzinfo=LOCAL_TZ)
+            queueing.claim_task(user, task.id, when)
+            text, sentiment, category = OPINIONS[i % len(OPINIONS)]
+            opinions = [{"text": text, "sentiment": sentiment, "category": category, "ward_id": task.ward_id}] if i % 3 == 0 else []
+            if level == Level.WARD:
+                records.save_ward_followup(user, task, {
+                    "condition": rng.choice(["recovered", "improved", "improved", "unchanged", "worse"]),
+                    "medication_adherence": [{"medicine": m, "as_prescribed": rng.random() > .1} for m in task.discharge.medicine_list],
+                    "guidance": {"medication": {"given": True, "choices": ["on_time_dose", "no_self_stop"]},
+                                 "rehab": {"given": True, "choices": ["gradual"], "text": task.discharge.rehab_instructions[:80]}},
+                    "red_flag": i % 15 == 7, "red_flag_note": "诉胸闷气短加重，需医生评估" if i % 15 == 7 else "",
+                    "opinions": opinions}, when)
+            else:
+                scores = {f"sat_{d}": rng.choice([3, 4, 4, 5, 5]) for d in ("overall", "doctors", "nurses", "environment", "cost", "process")}
+                records.save_hospital_followup(user, task, {**scores, "opinions": opinions}, when)
+            done += 1
+    return done

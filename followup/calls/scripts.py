@@ -73,8 +73,8 @@ class ScriptIn(Schema):
     def _known_placeholders(self, body, **_kw):
         unknown = sorted({m.group(1) for m in _PLACEHOLDER.finditer(body)} - set(PLACEHOLDERS))
         if unknown:
-            raise ValidationError("Unknown placeholder: %s. Use {patient_name}, {discharge_date}, {department} or {doctor}."
-                                  % ", ".join("{%s}" % u for u in unknown))
+            raise ValidationError(["Unknown placeholder. Use {patient_name}, {discharge_date}, {department} or {doctor}.",
+                                   " ".join("{%s}" % u for u in unknown)])
 
 
 def save_script(user, data: dict, now: datetime) -> CallScript:

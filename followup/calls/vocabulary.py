@@ -63,3 +63,14 @@ CATEGORY_LABELS = {
 MARSHMALLOW_MESSAGES = (_l("Missing data for required field."), _l("Unknown field."), _l("Not a valid boolean."),
                         _l("Not a valid date."), _l("Not a valid integer."), _l("Not a valid string."),
                         _l("Field may not be null."), _l("Not a valid list."), _l("Invalid input type."))
+# Our own form messages (followup_forms.py, scripts.py), shown translated next to each field.
+FORM_MESSAGES = (
+    _l("A complaint must name the department concerned."), _l("Answer for each discharge medicine."),
+    _l("Ask for the overall satisfaction."), _l("Choose a department of this hospital."),
+    _l("Choose a score from 1 to 5."), _l("Choose one of the listed values."), _l("Not a valid date and time."),
+    _l("Record the guidance given on the call."), _l("Say what the doctor must know."),
+    _l("Say whether it is taken as prescribed."), _l("Text is too long."), _l("The next visit cannot be in the past."),
+    _l("Tick what was covered or write it down."), _l("Too many opinions."), _l("Write down what the patient said."),
+    _l("Write the script (at most 4000 characters)."),
+    _l("Unknown placeholder. Use {patient_name}, {discharge_date}, {department} or {doctor}."),
+)

@@ -1,7 +1,7 @@
 """The demo data command."""
 import click
 
-from ..demo import seed_discharges, seed_organisations, seed_users
+from ..demo import seed_calls, seed_discharges, seed_organisations, seed_users
 from ..extensions import db
 from . import followup_cli
 
@@ -18,7 +18,9 @@ def seed_demo(discharges, credentials_file):
     db.session.commit()
     n = seed_discharges(discharges)
     db.session.commit()
-    click.echo(f"demo data ready: {n} new discharges")
+    calls = seed_calls()
+    db.session.commit()
+    click.echo(f"demo data ready: {n} new discharges, {calls} finished follow-ups")
     if created:
         lines = [f"{u}\t{p}" for u, p in created.items()]
         click.echo("demo accounts (username, password):\n" + "\n".join(lines))
