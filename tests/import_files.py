@@ -63,7 +63,8 @@ def fhir_bundle(encounters) -> bytes:
             "resourceType": "Patient", "id": f"p{i}",
             "name": [{"text": e.get("name", "赵敏")}], "gender": e.get("gender", "female"),
             "birthDate": e.get("born", "1949-12-31"),
-            "identifier": [{"type": {"coding": [{"code": "NNCHN"}]}, "value": e.get("id_number", ID_FEMALE)}],
+            "identifier": [{"type": {"coding": [{"code": "NNCHN"}]}, "value": e.get("id_number", ID_FEMALE)}]
+            if e.get("id_number", ID_FEMALE) else [],
             "telecom": [{"system": "phone", "value": e.get("phone", "13700137000")}]}})
         entries.append({"fullUrl": f"urn:uuid:e{i}", "resource": {
             "resourceType": "Encounter", "id": f"e{i}", "status": "finished",

@@ -24,7 +24,8 @@ def read_bundle(raw: bytes | str) -> list[tuple[int, dict, dict]]:
         data = json.loads(raw)
         bundle = Bundle.model_validate(data)
     except (ValueError, TypeError) as exc:
-        raise FileError(f"not a valid FHIR R4 Bundle: {str(exc).splitlines()[0][:200]}") from None
+        detail = " ".join(line.strip() for line in str(exc).splitlines()[:3])
+        raise FileError(f"not a valid FHIR R4 Bundle: {detail[:300]}") from None
     by_ref = {}
     for entry in bundle.entry or []:
         res = entry.resource

@@ -36,7 +36,10 @@ def _field(seg, n) -> str:
 
 def _component(seg, n, comp, rep=0) -> str:
     try:
-        return str(seg[n][rep][comp - 1]).strip()
+        value = seg[n][rep]
+        if isinstance(value, str):  # a field without components is a plain string
+            return value.strip() if comp == 1 else ""
+        return str(value[comp - 1]).strip()
     except (IndexError, TypeError):
         return ""
 
@@ -56,12 +59,12 @@ def parse_message(text: str) -> tuple[hl7.Message, dict]:
     except KeyError as exc:
         raise ValueError(f"segment {exc.args[0]} missing") from None
     id_number = ""
-    reps = pid[3] if len(pid) > 3 and isinstance(pid[3], hl7.Repetition) else []
-    for i in range(len(reps)):
+    for i in range(len(pid[3]) if len(pid) > 3 else 0):
         if _component(pid, 3, 5, i).upper() in ID_TYPE_CODES:
             id_number = _component(pid, 3, 1, i)
-    phones = [str(r[0] if isinstance(r, hl7.Field) else r) for n in (13, 14) if len(pid) > n and str(pid[n])
-              for r in pid[n]]
+    # XTN repetitions: the number is component 1 (or 12, "unformatted", in newer profiles).
+    phones = [_component(pid, n, 1, i) or _component(pid, n, 12, i)
+              for n in (13, 14) if len(pid) > n and str(pid[n]) for i in range(len(pid[n]))]
     try:
         dg1 = msg.segment("DG1")
         code, dx = _component(dg1, 3, 1), _component(dg1, 3, 2)
