@@ -29,6 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     crypto.init_keys(app)
     from . import auth  # registers the user loader
     auth.init_app(app)
+    from .security import http as security_http
+    security_http.init_app(app)
 
     from .routes import register_blueprints
     register_blueprints(app)

@@ -24,7 +24,12 @@ def purge_audit(*, now, days: int | None = None) -> int:
         raise RetentionError(f"audit retention of {days} days refused: the floor is "
                              f"{AUDIT_RETENTION_FLOOR_DAYS} days")
     cutoff = now - timedelta(days=days)
-    through = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.at < cutoff))
+    # Only a prefix of the chain can go (the anchor continues it): stop before the first young row.
+    first_young = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.at >= cutoff))
+    old = select(func.max(AuditEvent.id)).where(AuditEvent.at < cutoff)
+    if first_young is not None:
+        old = old.where(AuditEvent.id < first_young)
+    through = db.session.scalar(old)
     if through is None:
         return 0
     last_hash = db.session.scalar(select(AuditEvent.hash).where(AuditEvent.id == through))

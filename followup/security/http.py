@@ -1,0 +1,17 @@
+"""Request guards for every route: input PostgreSQL cannot store (NUL characters) is refused
+with 400 before any view sees it, instead of surfacing as a database error (500)."""
+from flask import abort, request
+
+
+def _has_nul(multidict) -> bool:
+    return any("\x00" in k or any("\x00" in v for v in vs) for k, vs in multidict.lists())
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def _refuse_nul_bytes():
+        if "\x00" in request.path or _has_nul(request.args):
+            abort(400)
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data") and _has_nul(request.form):
+            abort(400)
