@@ -11,7 +11,7 @@ from ..models import Discharge, FollowupTask, Role, TaskStatus, User
 from ..models.user import user_wards
 from . import policy
 
-BOARD_LIMIT = 200
+BOARD_LIMIT = 200  # per section
 
 
 def may_use_board(user) -> bool:
@@ -19,14 +19,16 @@ def may_use_board(user) -> bool:
 
 
 def board_tasks(head, now: datetime) -> list[FollowupTask]:
-    """Open tasks due within the at-risk window or already overdue, most urgent first."""
+    """Open tasks due within the at-risk window (still savable: these first), then overdue ones;
+    each most urgent first."""
     horizon = now + policy.current().at_risk
-    q = (select(FollowupTask).where(task_filter(head), FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
-                                    FollowupTask.due_at <= horizon)
-         .order_by(FollowupTask.due_at, FollowupTask.id).limit(BOARD_LIMIT)
-         .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),
-                  selectinload(FollowupTask.discharge).selectinload(Discharge.ward)))
-    return list(db.session.scalars(q))
+    base = (select(FollowupTask).where(task_filter(head), FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)))
+            .order_by(FollowupTask.due_at, FollowupTask.id).limit(BOARD_LIMIT)
+            .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),
+                     selectinload(FollowupTask.discharge).selectinload(Discharge.ward)))
+    at_risk = db.session.scalars(base.where(FollowupTask.due_at > now, FollowupTask.due_at <= horizon))
+    overdue = db.session.scalars(base.where(FollowupTask.due_at <= now))
+    return [*at_risk, *overdue]
 
 
 def callers_for(head) -> list[User]:

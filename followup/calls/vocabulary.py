@@ -16,6 +16,10 @@ OUTCOME_KEYS = {Outcome.ANSWERED: "a", Outcome.NO_ANSWER: "n", Outcome.BUSY: "b"
                 Outcome.WRONG_NUMBER: "w", Outcome.REFUSED: "r", Outcome.DECEASED: "d",
                 Outcome.READMITTED: "h", Outcome.CALLBACK: "c"}
 
+# Why a task ended without a follow-up (FollowupTask.close_reason, set by calls/policy.py).
+CLOSE_REASON_LABELS = {"deceased": _l("Patient deceased"), "refused": _l("Refused"), "readmitted": _l("Readmitted"),
+                       "unreachable": _l("Unreachable after all attempts"), "invalid_number": _l("No valid number")}
+
 CONDITION_LABELS = {
     Condition.RECOVERED: _l("Recovered"), Condition.IMPROVED: _l("Improved"),
     Condition.UNCHANGED: _l("Unchanged"), Condition.WORSE: _l("Worse"), Condition.READMITTED: _l("Readmitted"),

@@ -1,5 +1,8 @@
 """The nurse's day: the queue page, "next call", and the call screen of a claimed task with its
 attempt buttons and follow-up form (htmx partials: no full reloads while on a call)."""
+from datetime import timedelta
+
+import phonenumbers
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,7 +14,7 @@ from ..access import CALLER_ROLES, get_task_or_404, mask_name
 from ..calls import CallError, alerts, policy, queueing, records, vocabulary
 from ..calls.board import may_use_board
 from ..calls.scripts import script_text
-from ..clock import utcnow
+from ..clock import local, utcnow
 from ..extensions import db
 from ..models import Role, TaskStatus, Ward
 from ..schemas.calls import queue_rows
@@ -152,6 +155,7 @@ def acknowledge_alert(alert_id):
 @bp.context_processor
 def _vocabulary():
     return {"outcome_labels": vocabulary.OUTCOME_LABELS, "outcome_keys": vocabulary.OUTCOME_KEYS,
+            "close_reason_labels": vocabulary.CLOSE_REASON_LABELS,
             "condition_labels": vocabulary.CONDITION_LABELS, "guidance_labels": vocabulary.GUIDANCE_LABELS,
             "guidance_choices": vocabulary.GUIDANCE_CHOICES, "satisfaction_labels": vocabulary.SATISFACTION_LABELS,
             "score_labels": vocabulary.SCORE_LABELS, "sentiment_labels": vocabulary.SENTIMENT_LABELS,
@@ -161,6 +165,21 @@ def _vocabulary():
 @bp.app_template_filter("mask_name")
 def _mask_name(name):
     return mask_name(name)
+
+
+@bp.app_template_filter("phone_display")
+def _phone_display(e164):
+    """+8613812345678 → 138 1234 5678, as a nurse reads it off the screen (the tel: link keeps E.164)."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, "CN"), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+@bp.app_template_filter("call_by")
+def _call_by(due_at):
+    """The last local day to call on time: a task due at midnight is due "by" the day before."""
+    return local(due_at - timedelta(microseconds=1)).strftime("%m-%d")
 
 
 def _departments(task):

@@ -34,6 +34,12 @@ class GuidanceGiven(_Strict):
     choices = fields.List(fields.Str(), load_default=list)
     text = _text(load_default="")
 
+    @post_load
+    def _given_when_covered(self, data, **_kw):
+        """Ticking what was covered is giving guidance: the area's own box need not be ticked too."""
+        data["given"] = data["given"] or bool(data["choices"]) or bool(data["text"].strip())
+        return data
+
 
 def _no_guidance():
     return {"given": False, "choices": [], "text": ""}
