@@ -1,0 +1,124 @@
+"""A real rq worker (a `flask followup worker` process on real Redis) killed with SIGKILL in the
+middle of an import; the batch re-run leaves exactly the right rows: none lost, none twice."""
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from followup.batches import dispatch_batch, receive_bytes
+from followup.clock import utcnow
+from followup.jobs.maintenance import reconcile
+from followup.models import Discharge, FollowupTask
+from followup.models.imports import ImportBatch
+from tests.conftest import TEST_KEYS
+from tests.import_files import csv_bytes, row
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = 4000
+
+
+def worker(database_url, redis_url, *extra):
+    env = {**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "FOLLOWUP_SECRET_KEY": "test", "FOLLOWUP_FIELD_KEY": TEST_KEYS["FIELD_KEY"],
+           "FOLLOWUP_INDEX_KEY": TEST_KEYS["INDEX_KEY"], "FOLLOWUP_IMPORT_CHUNK_ROWS": "40",
+           "FOLLOWUP_IMPORT_LEASE_SECONDS": "2"}
+    return subprocess.Popen([str(ROOT / ".venv/bin/flask"), "followup", "worker", "--queue", "imports", *extra],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes (the rq work horse runs in its own process group, so kill it by pid)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            out += [int(child), *descendants(int(child))]
+    return out
+
+
+def progress(db, batch_id):
+    return db.session.execute(text("SELECT rows_done, status FROM import_batch WHERE id = :i"),
+                              {"i": batch_id}).one()
+
+
+def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_right_rows(
+        make_app, database_url, redis_url, db):
+    app = make_app(REDIS_URL=redis_url, IMPORT_LEASE_SECONDS=2)
+    with app.app_context():
+        from tests.conftest import World
+        w = World()
+        data = csv_bytes([row(no=f"K{i:05d}", id_number="", phone=f"138{i:08d}",
+                              disposition="5" if i % 10 == 0 else "1") for i in range(ROWS)])
+        batch, _ = receive_bytes(w.hospital_a, data, source=None, channel="api", now=utcnow())
+        db.session.commit()
+        dispatch_batch(batch)  # into Redis; nobody runs it yet
+        first = worker(database_url, redis_url)
+        try:
+            deadline = time.monotonic() + 60
+            while progress(db, batch.id).rows_done == 0:
+                assert time.monotonic() < deadline, first.stderr.read1().decode() if first.poll() else "no chunk"
+                db.session.rollback()
+                time.sleep(0.02)
+            for pid in descendants(first.pid) + [first.pid]:
+                os.kill(pid, signal.SIGKILL)
+        finally:
+            first.kill()
+            first.wait()
+        db.session.rollback()
+        done_at_kill, status = progress(db, batch.id)
+        assert 0 < done_at_kill < ROWS and status == "running", (done_at_kill, status)
+        committed = db.session.scalar(select(func.count()).select_from(Discharge))
+        assert committed == done_at_kill  # each chunk is all-or-nothing, cursor included
+
+        time.sleep(2.5)  # the dead run's lease lapses
+        assert reconcile(now=utcnow() + timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1)) == 1
+        second = worker(database_url, redis_url, "--burst")
+        assert second.wait(timeout=120) == 0, second.stderr.read().decode()[-2000:]
+        db.session.expire_all()
+        b = db.session.get(ImportBatch, batch.id)
+        assert b.status == "completed" and (b.read, b.inserted, b.rejected) == (ROWS, ROWS, 0)
+        assert db.session.scalar(select(func.count()).select_from(Discharge)) == ROWS
+        assert db.session.scalar(select(func.count(func.distinct(Discharge.inpatient_no)))) == ROWS
+        eligible = ROWS - ROWS // 10
+        assert db.session.scalar(select(func.count()).select_from(FollowupTask)) == 2 * eligible
+        per_discharge = select(FollowupTask.discharge_id, func.count().label("n")).group_by(
+            FollowupTask.discharge_id).subquery()
+        assert db.session.scalar(select(func.max(per_discharge.c.n))) == 2
+        assert db.session.scalar(text("SELECT count(*) FROM import_payload_part")) == 0
+
+
+def test_a_second_run_while_the_first_holds_the_lease_is_a_no_op(world, db):
+    from followup.loader import run_batch
+    batch, _ = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="cli", now=utcnow(),
+                             submit_job=False)
+    db.session.commit()
+    db.session.execute(text("UPDATE import_batch SET lease_owner = 'other', lease_until = :t, status = 'running'"),
+                       {"t": utcnow() + timedelta(minutes=1)})
+    db.session.commit()
+    assert run_batch(batch.id) == "busy"
+    assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
+
+
+def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
+    """Run A stalls past its lease, run B takes over; A's next chunk is refused and rolled back."""
+    from followup import staging
+    from followup.loader import run_batch
+    app.config["IMPORT_CHUNK_ROWS"] = 1
+    batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"L{i}", id_number="") for i in range(3)]),
+                             source=None, channel="cli", now=utcnow(), submit_job=False)
+    db.session.commit()
+    real = staging.ChunkWriter.write
+
+    def taken_over(self, *args, **kwargs):
+        db.session.execute(text("UPDATE import_batch SET lease_owner = 'run-b'"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(staging.ChunkWriter, "write", taken_over)
+    assert run_batch(batch.id) == "lost"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
+    assert progress(db, batch.id).rows_done == 0
+
