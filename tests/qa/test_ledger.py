@@ -157,3 +157,25 @@ def test_qa_puts_a_suggestion_on_the_ledger_and_reclassifies_through_the_page(no
                   data={"category": "nonsense", "sentiment": "praise"}).status_code == 400
     page = c.get("/qa/opinions?month=2026-11").get_data(as_text=True)
     assert "王护士很耐心" in page
+
+
+def test_the_ledger_list_counts_and_filters_overdue_items(november, as_user):
+    c = as_user(november.world.qa)
+    page = c.get("/ledger/?overdue=1").get_data(as_text=True)
+    # Today is after every due date of the fixture except December's: three overdue items.
+    assert "结账排队" in page and "十月的问题" in page and "已整改" not in page
+    assert page.count("badge-overdue") >= 2
+    assert c.get("/ledger/?status=bogus").status_code == 400
+
+
+def test_qa_reassigns_through_the_page_and_the_history_shows_it(november, as_user, db):
+    w, it = november.world, november.item_responded
+    c = as_user(w.qa)
+    r = c.post(f"/ledger/{it.id}/reassign", data={"ward_id": str(w.cardiology.id), "due_date": "2027-01-15",
+                                                  "note": "应由心内科负责"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    it = db.session.get(RectificationItem, it.id)
+    assert (it.ward_id, it.status, it.due_date) == (w.cardiology.id, "open", date(2027, 1, 15))
+    page = c.get(f"/ledger/{it.id}").get_data(as_text=True)
+    assert "应由心内科负责" in page
