@@ -74,10 +74,11 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
         sample_size=sum(len(ids) for ids in samples.values()),
         sample_digest=alg.sample_digest_of(samples),
         drawn_by_id=getattr(user, "id", None), drawn_at=now or utcnow())
+    db.session.add(sample)
     try:
-        with db.session.begin_nested():
-            db.session.add(sample)
-            db.session.flush()
+        # No savepoint: under pysqlite a savepoint outside a transaction commits on release. The
+        # caller rolls the whole transaction back on DrawError.
+        db.session.flush()
     except IntegrityError:
         raise DrawError("reason", "another draw for this region and period was made at the same "
                                   "moment; reload the page and give a reason") from None

@@ -37,10 +37,11 @@ def populate(world):
 def draw(world):
     """draw(region, rate=…, period='2026-10', public_seed=…, **kw) → a committed AuditSample."""
     def do(region, rate="0.01", period="2026-10", public_seed="2026-10 lottery 07 19 23", reason="",
-           user=None, system_seed=SYSTEM_SEED):
+           user=None, system_seed=SYSTEM_SEED, commit=True):
         start, end = month_period(period)
         sample = draw_sample(DrawRequest(region, start, end, rate, public_seed, reason), user=user,
                              system_seed=system_seed)
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return sample
     return do

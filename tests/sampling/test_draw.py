@@ -157,3 +157,14 @@ def test_check_sample_keeps_the_result(world, populate, draw):
     check = check_sample(sample, user=world.county_auditor)
     db.session.commit()
     assert check.ok and check.problems == []
+
+
+def test_two_simultaneous_first_draws_cannot_both_be_draw_one(world, populate, draw, monkeypatch):
+    populate(world.cardiology, 10)
+    draw(world.county_a)
+    # The second request counted the draws before the first committed.
+    monkeypatch.setattr("followup.sampling.draw.previous_draws", lambda *a: 0)
+    with pytest.raises(DrawError, match="same moment"):
+        draw(world.county_a)
+    db.session.rollback()
+    assert len(db.session.scalars(select(AuditSample)).all()) == 1
