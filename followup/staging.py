@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import (Column, Date, Integer, LargeBinary, MetaData, String, Table, Text, func, insert,
+from sqlalchemy import (Column, Date, case, Integer, LargeBinary, MetaData, String, Table, Text, func, insert,
                         literal, select, text, true, union_all, update)
 from sqlalchemy.schema import CreateTable
 
@@ -49,13 +49,14 @@ STAGE = Table(
     Column("p_birth_date", Date), Column("p_id_type", String(16)), Column("p_id_hash", String(64)),
     Column("p_id_masked", String(32)), Column("p_phone", LargeBinary), Column("p_phone_hash", String(64)),
     Column("p_phone_masked", String(32)), Column("p_other_phones", LargeBinary),
+    Column("p_key", String(64), index=True),  # one new patient per key: the ID hash, else the row
     # Filled by the statements below.
     Column("discharge_id", Integer), Column("patient_id", Integer), Column("old_hash", String(64)),
-    Column("new_patient", Integer, server_default=text("0")), Column("is_new", Integer, server_default=text("0")),
+    Column("new_patient", Integer, server_default=text("0")), Column("is_new", Integer, server_default=text("1")),
     Column("changed", Integer, server_default=text("0")),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
 )
-LOADED = [c.name for c in STAGE.columns][:25]
+LOADED = [c.name for c in STAGE.columns][:26]
 
 
 class Wards:
@@ -172,7 +173,8 @@ class ChunkWriter:
                 c["rehab_instructions"], content, self._due[day], person.name, person.name_initials, c["sex"],
                 c["birth_date"], person.id_type, person.id_number_hash, person.id_number_masked,
                 encrypt(person.phone) if person.phone else None, person.phone_hash, person.phone_masked,
-                encrypt(person.other_phones) if person.other_phones else None))
+                encrypt(person.other_phones) if person.other_phones else None,
+                person.id_number_hash or f"r{p.row_no}"))
         return out, unchanged
 
     def _load_stage(self, conn, rows):
@@ -192,20 +194,16 @@ class ChunkWriter:
         self._load_stage(conn, rows)
         st, h = STAGE.c, self.hospital.id
         D, P, T = Discharge.__table__, Patient.__table__, FollowupTask.__table__
-        # Which rows are stays we already have (corrections or repeats)?
-        conn.execute(update(STAGE).values(discharge_id=D.c.id, patient_id=D.c.patient_id, old_hash=D.c.content_hash)
-                     .where(D.c.hospital_id == h, D.c.inpatient_no == st.inpatient_no,
-                            D.c.discharge_date == st.discharge_date))
-        conn.execute(update(STAGE).where(st.discharge_id.is_(None)).values(is_new=1))
-        conn.execute(update(STAGE).where(st.discharge_id.is_not(None),
-                                         st.old_hash.is_(None) | (st.old_hash != st.content_hash))
-                     .values(changed=1))
+        # Which rows are stays we already have (corrections or repeats)? Rows start as is_new=1.
+        conn.execute(update(STAGE).values(
+            discharge_id=D.c.id, patient_id=D.c.patient_id, old_hash=D.c.content_hash, is_new=0,
+            changed=case((D.c.content_hash.is_(None) | (D.c.content_hash != st.content_hash), 1), else_=0))
+            .where(D.c.hospital_id == h, D.c.inpatient_no == st.inpatient_no, D.c.discharge_date == st.discharge_date))
         # New stays of a person we know (same ID number in this hospital) join that patient.
         known = select(func.min(P.c.id)).where(P.c.hospital_id == h, P.c.id_number_hash == st.p_id_hash)
         conn.execute(update(STAGE).where(st.is_new == 1, st.p_id_hash.is_not(None))
                      .values(patient_id=known.scalar_subquery()))
-        _allocate(conn, "patient", "patient_id", "coalesce(p_id_hash, 'r' || row_no)",
-                  "is_new = 1 AND patient_id IS NULL", flag="new_patient")
+        _allocate(conn, "patient", "patient_id", "p_key", "is_new = 1 AND patient_id IS NULL", flag="new_patient")
         _allocate(conn, "discharge", "discharge_id", "row_no", "is_new = 1")
         contact = dict(name=st.p_name, name_initials=st.p_initials, sex=st.p_sex, birth_date=st.p_birth_date,
                        phone=st.p_phone, phone_hash=st.p_phone_hash, phone_masked=st.p_phone_masked,
@@ -270,8 +268,10 @@ def _allocate(conn, table: str, column: str, key: str, where: str, flag: str | N
     extra = f", {flag} = 1" if flag else ""
     conn.execute(text(
         f"WITH keys AS (SELECT k, {nid} AS nid FROM (SELECT DISTINCT {key} AS k FROM import_stage "
-        f"WHERE {where}) x) UPDATE import_stage SET {column} = keys.nid{extra} FROM keys "
-        f"WHERE {key} = keys.k AND {where}"))
+        f"WHERE {where}) x), per_row AS (SELECT s.row_no, keys.nid FROM import_stage s "
+        f"JOIN keys ON keys.k = s.{key} WHERE {where}) "
+        f"UPDATE import_stage SET {column} = per_row.nid{extra} FROM per_row "
+        f"WHERE import_stage.row_no = per_row.row_no"))
 
 
 def _insert_from(conn, table, values: dict, where, from_=None) -> None:

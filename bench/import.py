@@ -1,0 +1,169 @@
+"""Import benchmark: a seeded, realistic HIS discharge CSV (~1% bad rows) imported end to end on
+PostgreSQL (validation, phone normalisation, patients, discharges, two tasks per eligible stay),
+against a plain COPY of the same file into a bare indexed table as the physical limit.
+
+    .venv/bin/python bench/import.py --rows 100000 \
+        --database postgresql://postgres@127.0.0.1:5432/followup_bench_import
+
+Prints rows/s, seconds, peak RSS, the COPY rate and the ratio; --profile adds a cProfile top 25.
+The database is dropped and recreated (it must be a scratch one)."""
+import argparse
+import base64
+import cProfile
+import csv
+import io
+import os
+import pstats
+import random
+import resource
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+HEADERS = ["住院号", "姓名", "性别", "出生日期", "身份证号", "联系电话", "入院日期", "出院日期", "出院科室",
+           "出院诊断编码", "出院诊断", "离院方式", "主治医师", "出院带药", "康复指导"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红建国志强文"
+MOBILE_PREFIXES = ["130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152",
+                   "155", "156", "158", "159", "177", "180", "181", "186", "187", "188", "189", "199"]
+WARDS = ["心内科", "骨科", "呼吸内科", "神经内科", "普外科", "妇产科"]
+DIAGNOSES = [("I10.x00", "高血压病"), ("I20.000", "不稳定型心绞痛"), ("J18.900", "肺炎"),
+             ("S72.000", "股骨颈骨折"), ("I63.900", "脑梗死"), ("K35.800", "急性阑尾炎")]
+
+
+def resident_id(rnd, born, male):
+    from stdnum.cn import ric
+    body = f"371502{born:%Y%m%d}{rnd.randrange(100):02d}{rnd.choice('13579' if male else '02468')}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def generate(path, rows, seed=20261125):
+    """Streamed to disk; ~1% bad rows of several kinds, 2% died in hospital."""
+    import datetime as dt
+    rnd = random.Random(seed)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        base = dt.date(2026, 9, 1)
+        for i in range(rows):
+            male = rnd.random() < 0.5
+            born = dt.date(1930, 1, 1) + dt.timedelta(days=rnd.randrange(30000))
+            discharged = base + dt.timedelta(days=rnd.randrange(80))
+            admitted = discharged - dt.timedelta(days=rnd.randrange(1, 20))
+            phone = f"{rnd.choice(MOBILE_PREFIXES)}{rnd.randrange(10**8):08d}"
+            if rnd.random() < 0.2:
+                phone += f", 0635-{rnd.randrange(2 * 10**6, 9 * 10**6)}"
+            id_number = resident_id(rnd, born, male) if rnd.random() < 0.8 else ""
+            code, dx = rnd.choice(DIAGNOSES)
+            r = [f"ZY{i:08d}", rnd.choice(SURNAMES) + "".join(rnd.choices(GIVEN, k=rnd.choice((1, 2)))),
+                 "男" if male else "女", born.isoformat(), id_number, phone, admitted.isoformat(),
+                 f"{discharged.isoformat()} {rnd.randrange(8, 18):02d}:{rnd.randrange(60):02d}",
+                 rnd.choice(WARDS), code, dx, "5" if rnd.random() < 0.02 else rnd.choice("11112349"),
+                 rnd.choice(SURNAMES) + "医生", "阿司匹林肠溶片 100mg qd\n阿托伐他汀钙片 20mg qn", "低盐低脂饮食，适量活动"]
+            bad = rnd.random()
+            if bad < 0.003:
+                r[5] = "1380013800x"          # junk after a phone number
+            elif bad < 0.006:
+                r[7] = "01/02/2026"            # ambiguous date
+            elif bad < 0.008 and id_number:
+                r[4] = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")  # bad check digit
+            elif bad < 0.010:
+                r[11] = "7"                    # unknown disposition
+            w.writerow(r)
+
+
+def setup_database(url):
+    import psycopg
+    from sqlalchemy.engine import make_url
+    u = make_url(url)
+    admin = u.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}"')
+        conn.execute(f'CREATE DATABASE "{u.database}"')
+
+
+def copy_limit(url, path):
+    """A plain COPY of the same file into a bare table with the natural-key index."""
+    import psycopg
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        conn.execute("CREATE TABLE bench_copy (" + ", ".join(f"c{i} text" for i in range(len(HEADERS))) + ")")
+        conn.execute("CREATE INDEX ON bench_copy (c0, c7)")
+        t = time.perf_counter()
+        with conn.cursor() as cur, cur.copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER true)") as cp, \
+                open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                cp.write(block)
+        conn.commit()
+        return time.perf_counter() - t
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--database", default=os.environ.get(
+        "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/followup_bench_import"))
+    ap.add_argument("--chunk", type=int, default=5000)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    url = args.database.replace("postgresql://", "postgresql+psycopg://", 1)
+    setup_database(url)
+    path = os.path.join(tempfile.mkdtemp(), "his.csv")
+    t = time.perf_counter()
+    generate(path, args.rows)
+    print(f"generated {args.rows} rows ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t:.1f}s")
+
+    from followup import create_app
+    from followup.extensions import db
+    key = base64.b64encode(os.urandom(32)).decode()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "FIELD_KEY": key, "INDEX_KEY": key,
+                      "JOBS_INLINE_MODE": "sync", "REDIS_URL": None, "IMPORT_CHUNK_ROWS": args.chunk,
+                      "IMPORT_MAX_ROWS": max(args.rows, 500_000)})
+    with app.app_context():
+        from flask_migrate import upgrade
+        upgrade(revision="heads")
+        from followup.batches import receive
+        from followup.clock import utcnow
+        from followup.loader import run_batch
+        from followup.models import Hospital, Region, Ward
+        city = Region(code="371500", name="聊城市", level="city")
+        h = Hospital(code="HB1", name="聊城市人民医院", region=city)
+        db.session.add_all([city, h, *[Ward(hospital=h, code=f"W{i}", name=n) for i, n in enumerate(WARDS)]])
+        db.session.commit()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t = time.perf_counter()
+        with open(path, "rb") as fh:
+            batch, _ = receive(h, fh, source=None, channel="cli", filename="his.csv", now=utcnow(), submit_job=False)
+        db.session.commit()
+        t_receive = time.perf_counter() - t
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        outcome = run_batch(batch.id)
+        if profiler:
+            profiler.disable()
+        seconds = time.perf_counter() - t
+        db.session.expire_all()
+        counts = db.session.get(type(batch), batch.id).counts()
+        from sqlalchemy import text
+        tasks = db.session.scalar(text("SELECT count(*) FROM followup_task"))
+        rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t = time.perf_counter()
+        again = run_batch(batch.id)
+        t_again = time.perf_counter() - t
+    copy_s = copy_limit(url, path)
+    rate, copy_rate = args.rows / seconds, args.rows / copy_s
+    print(f"outcome {outcome}: {counts}; tasks created {tasks}")
+    print(f"import end to end: {seconds:.1f}s ({t_receive:.1f}s receiving/encrypting the payload) = {rate:,.0f} rows/s")
+    print(f"peak RSS {rss_peak:.0f} MB (before the import {rss_before:.0f} MB)")
+    print(f"plain COPY into an indexed bare table: {copy_s:.1f}s = {copy_rate:,.0f} rows/s")
+    print(f"ratio import/COPY: 1/{copy_rate / rate:.1f}")
+    print(f"same batch again: {again} in {t_again * 1000:.0f} ms")
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+
+
+if __name__ == "__main__":
+    main()
