@@ -49,10 +49,11 @@ def load_strata(hospital_ids: list[int], start: date, end: date) -> dict[int, np
         return strata
     session = db.session
     if session.get_bind().dialect.name == "postgresql":
-        # One bytea of 8-byte big-endian ids per hospital: ~10x faster than fetching rows.
+        # One bytea of 8-byte big-endian ids per hospital: ~10x faster than fetching rows. The
+        # cast matters: an unannotated list binds as bigint[] and the scan is 3x slower.
         rows = session.execute(text(
             "SELECT hospital_id, string_agg(int8send(id::int8), ''::bytea) FROM discharge "
-            "WHERE hospital_id = ANY(:h) AND discharge_date >= :s AND discharge_date < :e "
+            "WHERE hospital_id = ANY(CAST(:h AS INTEGER[])) AND discharge_date >= :s AND discharge_date < :e "
             "AND disposition <> :died GROUP BY hospital_id"),
             {"h": list(hospital_ids), "s": start, "e": end, "died": DISPOSITION_DIED})
         for hospital_id, blob in rows:
