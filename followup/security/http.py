@@ -6,6 +6,7 @@ import re
 from flask import abort, request
 
 _HUGE_INT = re.compile(r"\s*[-+]?\d{19,}\s*")
+_HUGE_ID = re.compile(r"/\d{19,}(/|\.|$)")
 
 
 def _has_nul(multidict) -> bool:
@@ -17,6 +18,8 @@ def init_app(app) -> None:
     def _refuse_nul_bytes():
         if "\x00" in request.path or _has_nul(request.args):
             abort(400)
+        if _HUGE_ID.search(request.path):
+            abort(404)  # no row has such an id
         if any(_HUGE_INT.fullmatch(v) for vs in request.args.listvalues() for v in vs):
             abort(400)
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
