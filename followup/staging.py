@@ -19,6 +19,7 @@ from .batches import drop_payload
 from .clock import LOCAL_TZ, utcnow
 from .crypto import blind_index, keys
 from .extensions import db
+from .imports.errors import N_
 from .models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
 from .models.discharge import DISPOSITION_DIED
 from .models.imports import BatchStatus, ImportBatch, ImportRejectedRow
@@ -139,8 +140,8 @@ class ChunkWriter:
             c = p.clean
             ward_id = self.wards.resolve(c["ward"])
             if ward_id is None:
-                rejects.append(rejected_row(p.row_no, p.original, [("ward", "unknown ward; add it first or let "
-                                                                   "the hospital create new wards on import")],
+                rejects.append(rejected_row(p.row_no, p.original, [("ward", N_("unknown ward; add it first or let "
+                                                                      "the hospital create new wards on import"))],
                                             self.id_keys))
                 continue
             at = c["discharge_at"]

@@ -109,10 +109,10 @@ def test_hospital_admins_upload_and_see_progress_counts_and_rejected_rows(world,
     assert raw.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     header, line = table[0], table[1]
-    assert header[:2] == ["住院号", "姓名"] and "masked" in header[-1]
+    assert header[:2] == ["住院号", "姓名"] and "脱敏" in header[-1]  # says ID numbers are masked
     assert line[header.index("身份证号")] == "110105********002X"
     assert line[header.index("出院诊断")].startswith("'=HYPERLINK")  # formula neutralised
-    assert "phone" in line[-1] and "row 3" in line[-1]
+    assert "联系电话" in line[-1] and " 3 " in line[-1]
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "import.rejected_download")) == 1
 
 

@@ -3,7 +3,7 @@ hospital's own mapping for exports that name things their own way."""
 import re
 import unicodedata
 
-from .errors import FileError
+from .errors import N_, FileError
 
 # field → the header texts that mean it (compared after normalise_header).
 FIELD_ALIASES = {
@@ -81,7 +81,7 @@ class ColumnMap:
             cells = [values[i] if i < len(values) else None for i in idx]
             if field in ("phone", "id_number") and any(isinstance(c, (int, float)) and not isinstance(c, bool)
                                                       for c in cells):
-                problems.append((field, "stored as an Excel number, which loses digits; format the column as text"))
+                problems.append((field, N_("stored as an Excel number, which loses digits; format the column as text")))
                 continue
             if field == "phone":
                 record[field] = ",".join(str(c).strip() for c in cells if c not in (None, ""))

@@ -5,6 +5,7 @@ from datetime import datetime
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from . import values as v
+from .errors import N_
 
 MAX_TEXT = {"inpatient_no": 32, "name": 64, "ward": 64, "diagnosis_code": 16, "diagnosis_name": 128,
             "attending_doctor": 64, "medicines": 4000, "rehab_instructions": 4000}
@@ -20,7 +21,7 @@ class Normalised(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         if value is None or (isinstance(value, str) and not value.strip()):
             if self.required:
-                raise ValidationError("required")
+                raise ValidationError(N_("required"))
             return None
         try:
             return self.fn(value)
@@ -34,7 +35,7 @@ class Phones(fields.Field):
     def _deserialize(self, value, attr, data, **kwargs):
         good, bad = v.normalise_phones(value or "")
         if not good:
-            raise ValidationError("; ".join(bad) if bad else "required")
+            raise ValidationError("; ".join(bad) if bad else N_("required"))
         return good
 
 
@@ -75,11 +76,11 @@ class DischargeRowSchema(Schema):
         admitted = data.get("admission_date")
         born = data.get("birth_date")
         if discharged and discharged > self.now:
-            errors["discharge_at"] = ["discharge is in the future"]
+            errors["discharge_at"] = [N_("discharge is in the future")]
         if discharged and admitted and admitted > discharged.astimezone(v.LOCAL_TZ).date():
-            errors["discharge_at"] = ["discharge is before admission"]
+            errors["discharge_at"] = [N_("discharge is before admission")]
         if born and born > self.now.date():
-            errors["birth_date"] = ["birth date is in the future"]
+            errors["birth_date"] = [N_("birth date is in the future")]
         raw_id = (data.get("id_number") or "").strip()
         if raw_id:
             id_type = data.get("id_type") or "resident"
@@ -88,9 +89,9 @@ class DischargeRowSchema(Schema):
                     number = v.normalise_resident_id(raw_id)
                     id_born, id_sex = v.resident_id_facts(number)
                     if born and born != id_born:
-                        errors["id_number"] = ["birth date differs from the one inside the ID number"]
+                        errors["id_number"] = [N_("birth date differs from the one inside the ID number")]
                     elif data.get("sex") in ("1", "2") and data["sex"] != id_sex:
-                        errors["id_number"] = ["sex differs from the one the ID number encodes"]
+                        errors["id_number"] = [N_("sex differs from the one the ID number encodes")]
                 else:
                     number = v.normalise_other_id(raw_id)
                 data["id_number"] = number

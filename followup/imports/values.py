@@ -12,6 +12,8 @@ from phonenumbers import PhoneNumberType
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from .errors import N_
+
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 # --- phone numbers --------------------------------------------------------------------------
@@ -48,18 +50,18 @@ def normalise_phone(raw: str) -> str:
 
 def _parse_phone(text: str) -> str:
     if not _PHONE_CHARS.match(text):
-        raise ValueError("contains characters that are not part of a phone number")
+        raise ValueError(N_("contains characters that are not part of a phone number"))
     try:
         num = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
+        raise ValueError(N_("not a phone number")) from None
     if not phonenumbers.is_valid_number(num):
-        raise ValueError("not a valid phone number (landlines need their area code)")
+        raise ValueError(N_("not a valid phone number (landlines need their area code)"))
     kind = phonenumbers.number_type(num)
     if kind in (PhoneNumberType.SHARED_COST, PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE):
-        raise ValueError("a 400/800 service number, not a patient's phone")
+        raise ValueError(N_("a 400/800 service number, not a patient's phone"))
     if kind not in _PATIENT_TYPES:
-        raise ValueError("not a mobile or landline number")
+        raise ValueError(N_("not a mobile or landline number"))
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -101,7 +103,7 @@ def normalise_id_type(raw: str) -> str:
     try:
         return _ID_TYPE_LOOKUP[text]
     except KeyError:
-        raise ValueError("unknown ID document type") from None
+        raise ValueError(N_("unknown ID document type")) from None
 
 
 def normalise_resident_id(raw: str) -> str:
@@ -115,22 +117,22 @@ def normalise_resident_id(raw: str) -> str:
         body = text[:6] + "19" + text[6:]
         text = body + ric.calc_check_digit(body + "0")
     if len(text) != 18 or not text[:17].isdigit():
-        raise ValueError("a resident ID number has 18 characters (or 15 digits for old cards)")
+        raise ValueError(N_("a resident ID number has 18 characters (or 15 digits for old cards)"))
     if text[17] != ric.calc_check_digit(text):
-        raise ValueError("check digit does not match (GB 11643)")
+        raise ValueError(N_("check digit does not match (GB 11643)"))
     try:
         born = ric.get_birth_date(text)
     except ValidationError:
-        raise ValueError("the birth date inside the ID number is not a real date") from None
+        raise ValueError(N_("the birth date inside the ID number is not a real date")) from None
     if born > date.today():
-        raise ValueError("the birth date inside the ID number is in the future")
+        raise ValueError(N_("the birth date inside the ID number is in the future"))
     return text
 
 
 def normalise_other_id(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw).strip().upper().replace(" ", "")
     if not _OTHER_ID.match(text):
-        raise ValueError("a document number has 5–32 letters and digits")
+        raise ValueError(N_("a document number has 5–32 letters and digits"))
     return text
 
 
@@ -164,33 +166,33 @@ def parse_datetime(raw, *, date_only: bool = False):
         return raw if date_only else datetime.combine(raw, time.min, LOCAL_TZ)
     text = unicodedata.normalize("NFKC", str(raw)).strip()
     if _AMBIGUOUS.match(text):
-        raise ValueError("ambiguous date order; write year first, e.g. 2024-01-05")
+        raise ValueError(N_("ambiguous date order; write year first, e.g. 2024-01-05"))
     if text.isdigit() and len(text) <= 5:
-        raise ValueError("looks like an Excel serial number; export dates as text")
+        raise ValueError(N_("looks like an Excel serial number; export dates as text"))
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)
         if m:
             break
     else:
-        raise ValueError("not a date (use e.g. 2024-01-05)")
+        raise ValueError(N_("not a date (use e.g. 2024-01-05)"))
     try:
         day = date(int(m["y"]), int(m["m"]), int(m["d"]))
     except ValueError:
-        raise ValueError("no such calendar date") from None
+        raise ValueError(N_("no such calendar date")) from None
     rest = text[m.end():]
     if date_only:
         if rest.strip() and not _TIME.match(rest) and not _COMPACT_TIME.match(rest.strip()):
-            raise ValueError("unexpected text after the date")
+            raise ValueError(N_("unexpected text after the date"))
         return day
     if not rest.strip():
         return datetime.combine(day, time.min, LOCAL_TZ)
     t = _TIME.match(rest) or _COMPACT_TIME.match(rest.strip())
     if not t:
-        raise ValueError("unreadable time after the date")
+        raise ValueError(N_("unreadable time after the date"))
     try:
         clock = time(int(t["H"]), int(t["M"]), int(t["S"] or 0))
     except ValueError:
-        raise ValueError("no such time of day") from None
+        raise ValueError(N_("no such time of day")) from None
     tz = LOCAL_TZ
     zone = t.groupdict().get("tz")
     if zone:

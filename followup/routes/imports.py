@@ -10,6 +10,7 @@ from ..access import get_import_batch_or_404, import_batch_filter
 from ..batches import dispatch_batch, receive
 from ..clock import utcnow
 from ..extensions import db
+from ..imports.errors import N_
 from ..loader import rejected_rows
 from ..models import Hospital, Role
 from ..models.imports import ImportBatch, ImportRejectedRow
@@ -17,10 +18,30 @@ from ..reports.spreadsheet import csv_bytes
 from . import nav
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+STATUS_LABELS = (N_("queued"), N_("running"), N_("completed"), N_("failed"))  # badges translate them
 nav("imports.index", "Imports", [Role.HOSPITAL_ADMIN], order=60)
 
 SHOWN_REJECTS = 200
 ALLOWED = (".csv", ".txt", ".xlsx")
+
+
+@bp.app_template_filter("import_field")
+def field_label(field: str) -> str:
+    """A field by the header HIS exports use for it (住院号, 联系电话 …): what the clerk sees."""
+    from ..imports.headers import FIELD_ALIASES
+    if field in FIELD_ALIASES:
+        return FIELD_ALIASES[field][0]
+    return {"_row": _("whole row"), "_message": _("message")}.get(field, field)
+
+
+@bp.app_template_filter("import_reason")
+def reason_text(reason: str) -> str:
+    """Reasons are English msgids; some carry the offending value first ("138…x: contains …")."""
+    parts = []
+    for part in reason.split("; "):
+        value, sep, fixed = part.rpartition(": ")
+        parts.append(f"{value}{sep}{_(fixed)}" if sep else _(part))
+    return "; ".join(parts)
 
 
 def _admin_only():
@@ -87,10 +108,11 @@ def rejected_csv(batch_id):
     headers = []
     for r in rows:
         headers.extend(k for k in r.columns if k not in headers)
-    errors_header = _("errors (ID numbers are masked: type them in again)")
+    errors_header, row_word = _("errors (ID numbers are masked: type them in again)"), _("row")
     body = csv_bytes([*headers, errors_header], (
         [r.columns.get(h, "") for h in headers]
-        + ["; ".join(f"{_('row')} {r.row_no} {e['field']}: {_(e['reason'])}" for e in r.errors)]
+        + ["; ".join(f"{row_word} {r.row_no} {field_label(e['field'])}: {reason_text(e['reason'])}"
+                     for e in r.errors)]
         for r in rows))
     audit.record("import.rejected_download", object_type="import_batch", object_id=batch.id,
                  detail={"rows": len(rows)})
