@@ -26,7 +26,7 @@ RAW_MARKERS = ["<script>alert", "<img src=x onerror", "<svg onload", "<b>x</b>",
 SQLI_PAYLOADS = [
     "' OR 1=1--", "'; DROP TABLE discharge;--", "1) UNION SELECT username, password_hash FROM \"user\"--",
     "1 OR 1=1", "' OR ''='", "1; SELECT pg_sleep(5)--", "'||(SELECT pg_sleep(5))||'", "-1", "0",
-    "99999999999999999999", "1e309", "%", "_", "\\", "NULL", "id desc; --", "name asc, (select 1)",
+    "99999999999999999999", "99999999999", "2147483648", "1e309", "%", "_", "\\", "NULL", "id desc; --", "name asc, (select 1)",
     "\x00", "2026-13-45", "' AND 1=(SELECT COUNT(*) FROM audit_event)--",
 ]
 
