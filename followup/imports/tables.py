@@ -48,11 +48,12 @@ def detect_encoding(stream: BinaryIO, block: int = 1 << 20) -> str:
 def count_data_lines(stream: BinaryIO, block: int = 1 << 20) -> int:
     """An upper bound on data rows (newlines minus the header), for the progress bar and the cap."""
     stream.seek(0)
-    n = 0
+    n, last = 0, b"\n"
     while chunk := stream.read(block):
         n += chunk.count(b"\n")
+        last = chunk[-1:]
     stream.seek(0)
-    return max(n - 1, 0) + 1
+    return max(n - 1 + (last != b"\n"), 0)
 
 
 class Table:

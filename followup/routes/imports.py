@@ -37,6 +37,9 @@ def field_label(field: str) -> str:
 @bp.app_template_filter("import_reason")
 def reason_text(reason: str) -> str:
     """Reasons are English msgids; some carry the offending value first ("138…x: contains …")."""
+    whole = _(reason)
+    if whole != reason:
+        return whole
     parts = []
     for part in reason.split("; "):
         value, sep, fixed = part.rpartition(": ")
