@@ -5,6 +5,7 @@ from fractions import Fraction
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -14,9 +15,12 @@ from ..access import AUDITOR_ROLES, may_draw_sample, sample_filter, sampled_reco
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Discharge, Role
-from ..models.sample import AuditSample, SampleCallAttempt, SampleCheck, SampledRecord
+from ..calls.vocabulary import OUTCOME_LABELS
+from ..models.sample import (Answer, AuditSample, Classification, SampleCallAttempt, SampleCheck,
+                             SampledRecord)
 from ..reports.spreadsheet import spreadsheet_response
 from ..sampling import algorithm as alg
+from ..sampling.algorithm import SamplingError
 from ..sampling.calls import CallError, give_up, record_attempt
 from ..sampling.draw import DrawError, DrawRequest, draw_sample
 from ..sampling.population import PeriodError, month_period
@@ -28,12 +32,26 @@ from . import nav
 bp = Blueprint("sampling", __name__, url_prefix="/sampling")
 nav("sampling.index", "Audit samples", [Role.COUNTY_AUDITOR, Role.CITY_AUDITOR], order=60)
 
+CLASSIFICATION_LABELS = {
+    Classification.CONSISTENT: _l("Consistent"), Classification.SUSPECTED_FALSE: _l("Suspected false record"),
+    Classification.LOST_BUT_REACHABLE: _l("Lost but reachable"), Classification.NOT_VERIFIABLE: _l("Not verifiable")}
+ANSWER_LABELS = {Answer.YES: _l("Yes"), Answer.NO: _l("No"), Answer.UNSURE: _l("Not sure")}
+QUESTIONS = [("hospital_called", _l("Did the hospital call you after discharge?")),
+             ("medication_guidance", _l("Were you told how to take your medicines?")),
+             ("rehab_guidance", _l("Were you given rehab guidance?"))]
+
 
 @bp.before_request
 @login_required
 def _auditors_only():
     if current_user.role_enum not in AUDITOR_ROLES:
         abort(404)
+
+
+@bp.context_processor
+def _labels():
+    return {"classification_labels": CLASSIFICATION_LABELS, "answer_labels": ANSWER_LABELS,
+            "questions": QUESTIONS, "outcome_labels": OUTCOME_LABELS}
 
 
 @bp.app_template_filter("rate_percent")
@@ -54,6 +72,11 @@ def _get_record_or_404(sample_id: int, record_id: int) -> SampledRecord:
     if r is None:
         abort(404)
     return r
+
+
+def _refusal(exc: SamplingError) -> dict:
+    """{form field: translated message} for a refused draw or call."""
+    return {exc.field or "form": _(exc.template, **exc.params)}
 
 
 @bp.route("/")
@@ -89,11 +112,9 @@ def draw():
                              user=current_user, now=utcnow())
     except ValidationError as exc:
         return _render_index(raw, {k: " ".join(v) for k, v in exc.messages.items()}), 422
-    except PeriodError as exc:
-        return _render_index(raw, {"period": str(exc)}), 422
-    except DrawError as exc:
+    except (PeriodError, DrawError) as exc:
         db.session.rollback()
-        return _render_index(raw, {exc.field: str(exc)}), 422
+        return _render_index(raw, _refusal(exc)), 422
     db.session.commit()
     flash(_("Sample drawn: %(n)s of %(N)s discharges.", n=sample.sample_size, N=sample.population_size))
     return redirect(url_for("sampling.show", sample_id=sample.id))
@@ -166,7 +187,7 @@ def attempt(sample_id, record_id):
         return _render_call(record, raw, {k: " ".join(v) for k, v in exc.messages.items()}), 422
     except CallError as exc:
         db.session.rollback()
-        return _render_call(record, raw, {"form": str(exc)}), 422
+        return _render_call(record, raw, _refusal(exc)), 422
     db.session.commit()
     flash(_("Saved."))
     return redirect(url_for("sampling.call", sample_id=sample_id, record_id=record.id))
@@ -179,7 +200,7 @@ def unreachable(sample_id, record_id):
         give_up(record, user=current_user, now=utcnow())
     except CallError as exc:
         db.session.rollback()
-        return _render_call(record, {}, {"form": str(exc)}), 422
+        return _render_call(record, {}, _refusal(exc)), 422
     db.session.commit()
     flash(_("Recorded as unreachable."))
     return redirect(url_for("sampling.call", sample_id=sample_id, record_id=record.id))

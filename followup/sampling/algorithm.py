@@ -19,8 +19,28 @@ MAX_RATE_DECIMALS = 6
 ID_DTYPE = np.dtype(">u8")
 
 
-class RateError(ValueError):
+def N_(msgid: str) -> str:
+    """Marks an English message for extraction into the catalogue; the pages translate it."""
+    return msgid
+
+
+class SamplingError(ValueError):
+    """A refusal whose message is a msgid with %(name)s placeholders, so pages can translate it;
+    `field` names the form field at fault."""
+
+    def __init__(self, template: str, field: str = "", **params):
+        super().__init__(template % params)
+        self.template, self.field, self.params = template, field, params
+
+
+class RateError(SamplingError):
     """A rate that cannot be used (unparseable, not in (0, 1], or below the level's floor)."""
+
+
+FLOOR_MESSAGES = {
+    "county": N_("a county sample must check at least %(floor)s of discharges; %(rate)s is below that"),
+    "city": N_("a city sample must check at least %(floor)s of discharges; %(rate)s is below that"),
+}
 
 
 def parse_rate(text: str | float, level: str) -> Fraction:
@@ -31,19 +51,19 @@ def parse_rate(text: str | float, level: str) -> Fraction:
     try:
         value = Fraction(number)
     except (ValueError, ZeroDivisionError):
-        raise RateError(f"rate {raw!r} is not a number") from None
+        raise RateError(N_("rate %(rate)s is not a number"), "rate", rate=raw) from None
     if "/" in number or "e" in number.lower():
-        raise RateError(f"rate {raw!r}: write a decimal such as 0.01 or 1%")
+        raise RateError(N_("rate %(rate)s: write a decimal such as 0.01 or 1%%"), "rate", rate=raw)
     if percent:
         value /= 100
     if value * 10 ** MAX_RATE_DECIMALS != int(value * 10 ** MAX_RATE_DECIMALS):
-        raise RateError(f"rate {raw!r} has more than {MAX_RATE_DECIMALS} decimal places")
+        raise RateError(N_("rate %(rate)s has more than %(n)s decimal places"), "rate", rate=raw,
+                        n=MAX_RATE_DECIMALS)
     if not 0 < value <= 1:
-        raise RateError(f"rate {raw!r} must be above 0 and at most 100%")
+        raise RateError(N_("rate %(rate)s must be above 0 and at most 100%%"), "rate", rate=raw)
     floor = RATE_FLOORS[level]
     if value < floor:
-        raise RateError(f"a {level} sample must check at least {format_percent(floor)} of "
-                        f"discharges; {format_percent(value)} is below that")
+        raise RateError(FLOOR_MESSAGES[level], "rate", floor=format_percent(floor), rate=format_percent(value))
     return value
 
 

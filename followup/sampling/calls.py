@@ -9,13 +9,14 @@ from ..extensions import db
 from ..models import FollowupTask, Level
 from ..models.call import HospitalFollowup, Outcome
 from ..models.sample import SampleCallAttempt, SampledRecord
+from .algorithm import N_, SamplingError
 from .discrepancy import AuditorCall, HospitalRecord, classify, combine_statuses
 
 # An auditor may give a patient up as unreachable only after this many unanswered dials.
 MIN_ATTEMPTS_BEFORE_UNREACHABLE = 3
 
 
-class CallError(ValueError):
+class CallError(SamplingError):
     pass
 
 
@@ -38,10 +39,11 @@ def failed_attempts(record: SampledRecord) -> int:
 def record_attempt(record: SampledRecord, data: dict, *, user, now: datetime) -> SampleCallAttempt:
     """Log a dial; an answered dial also records the patient's answers and classifies them."""
     if record.reached is not None:
-        raise CallError("this patient's result is already recorded")
+        raise CallError(N_("this patient's result is already recorded"))
     answered = data["outcome"] == Outcome.ANSWERED
     if answered and not data.get("hospital_called"):
-        raise CallError("say whether the hospital called the patient (yes / no / not sure)")
+        raise CallError(N_("say whether the hospital called the patient (yes / no / not sure)"),
+                        "hospital_called")
     attempt = SampleCallAttempt(record_id=record.id, caller_id=user.id, at=now,
                                 outcome=data["outcome"], note=data.get("note", ""))
     db.session.add(attempt)
@@ -60,10 +62,10 @@ def record_attempt(record: SampledRecord, data: dict, *, user, now: datetime) ->
 def give_up(record: SampledRecord, *, user, now: datetime) -> None:
     """Unreachable after enough dials: recorded as not reached (not verifiable)."""
     if record.reached is not None:
-        raise CallError("this patient's result is already recorded")
+        raise CallError(N_("this patient's result is already recorded"))
     if failed_attempts(record) < MIN_ATTEMPTS_BEFORE_UNREACHABLE:
-        raise CallError(f"dial at least {MIN_ATTEMPTS_BEFORE_UNREACHABLE} times before recording "
-                        "the patient as unreachable")
+        raise CallError(N_("dial at least %(n)s times before recording the patient as unreachable"),
+                        n=MIN_ATTEMPTS_BEFORE_UNREACHABLE)
     _conclude(record, False, None, user=user, now=now)
     db.session.flush()
     audit.record("sample.unreachable", user=user, object_type="sampled_record", object_id=record.id, now=now)

@@ -12,18 +12,15 @@ from ..extensions import db
 from ..models import Region
 from ..models.sample import AuditSample, SampledRecord, SampleStratum
 from . import algorithm as alg
+from .algorithm import N_
 from .population import load_strata, region_hospital_ids
 
 MIN_REASON_CHARS = 5
 MAX_PUBLIC_SEED_CHARS = 200
 
 
-class DrawError(ValueError):
+class DrawError(alg.SamplingError):
     """A refused draw; `field` names the form field at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -48,18 +45,18 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
     try:
         rate = alg.parse_rate(req.rate, req.region.level)
     except alg.RateError as exc:
-        raise DrawError("rate", str(exc)) from None
+        raise DrawError(exc.template, "rate", **exc.params) from None
     public_seed = alg.normalise_public_seed(req.public_seed or "")
     if not public_seed or len(public_seed) > MAX_PUBLIC_SEED_CHARS:
-        raise DrawError("public_seed", f"enter a public seed of 1 to {MAX_PUBLIC_SEED_CHARS} characters "
-                                       "(for example a published lottery number)")
+        raise DrawError(N_("enter a public seed of 1 to %(n)s characters (for example a published "
+                           "lottery number)"), "public_seed", n=MAX_PUBLIC_SEED_CHARS)
     if req.period_end <= req.period_start:
-        raise DrawError("period", "the period is empty")
+        raise DrawError(N_("the period is empty"), "period")
     reason = (req.reason or "").strip()
     draw_no = previous_draws(req.region.id, req.period_start, req.period_end) + 1
     if draw_no > 1 and len(reason) < MIN_REASON_CHARS:
-        raise DrawError("reason", "this region and period already has a sample: a new draw needs a "
-                                  "written reason, and both draws stay on record")
+        raise DrawError(N_("this region and period already has a sample: a new draw needs a written "
+                           "reason, and both draws stay on record"), "reason")
     seed = system_seed if system_seed is not None else secrets.token_bytes(32)
     key = alg.derive_key(seed, public_seed)
     strata = load_strata(region_hospital_ids(req.region), req.period_start, req.period_end)
@@ -80,8 +77,8 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
         # caller rolls the whole transaction back on DrawError.
         db.session.flush()
     except IntegrityError:
-        raise DrawError("reason", "another draw for this region and period was made at the same "
-                                  "moment; reload the page and give a reason") from None
+        raise DrawError(N_("another draw for this region and period was made at the same moment; "
+                           "reload the page and give a reason"), "reason") from None
     _store(sample, draws, samples)
     audit.record("sample.draw", user=user, object_type="audit_sample", object_id=sample.id, now=now,
                  detail={"region": req.region.code, "period": req.period_start.isoformat(),

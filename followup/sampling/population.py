@@ -10,9 +10,10 @@ from sqlalchemy import func, select, text
 from ..extensions import db
 from ..models import Discharge, Hospital, Region
 from ..models.discharge import DISPOSITION_DIED
+from .algorithm import N_, SamplingError
 
 
-class PeriodError(ValueError):
+class PeriodError(SamplingError):
     pass
 
 
@@ -22,7 +23,8 @@ def month_period(period: str) -> tuple[date, date]:
         year, month = (int(p) for p in period.strip().split("-"))
         start = date(year, month, 1)
     except (ValueError, TypeError):
-        raise PeriodError(f"period {period!r} is not a month written YYYY-MM") from None
+        raise PeriodError(N_("period %(period)s is not a month written YYYY-MM"), "period",
+                          period=period) from None
     return start, date(year + (month == 12), month % 12 + 1, 1)
 
 
