@@ -21,6 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sampling import recreate  # noqa: E402  (bench/sampling.py: drop and create a scratch database)
 
 HEADERS = ["住院号", "姓名", "性别", "出生日期", "身份证号", "联系电话", "入院日期", "出院日期", "出院科室",
            "出院诊断编码", "出院诊断", "离院方式", "主治医师", "出院带药", "康复指导"]
@@ -74,16 +75,6 @@ def generate(path, rows, seed=20261125):
             w.writerow(r)
 
 
-def setup_database(url):
-    import psycopg
-    from sqlalchemy.engine import make_url
-    u = make_url(url)
-    admin = u.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}"')
-        conn.execute(f'CREATE DATABASE "{u.database}"')
-
-
 def copy_limit(url, path):
     """A plain COPY of the same file into a bare table with the natural-key index."""
     import psycopg
@@ -108,7 +99,7 @@ def main():
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     url = args.database.replace("postgresql://", "postgresql+psycopg://", 1)
-    setup_database(url)
+    recreate(url)
     path = os.path.join(tempfile.mkdtemp(), "his.csv")
     t = time.perf_counter()
     generate(path, args.rows)
