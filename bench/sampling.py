@@ -14,7 +14,6 @@ import base64
 import os
 import sys
 import time
-from datetime import date
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -11,7 +11,8 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from .. import audit
-from ..access import AUDITOR_ROLES, may_draw_sample, sample_filter, sampled_record_filter
+from ..access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
+                      sampled_record_filter)
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Discharge, Role
@@ -60,18 +61,12 @@ def _rate_percent(rate: str) -> str:
 
 
 def _get_sample_or_404(sample_id: int) -> AuditSample:
-    s = db.session.scalar(select(AuditSample).where(AuditSample.id == sample_id, sample_filter(current_user)))
-    if s is None:
-        abort(404)
-    return s
+    return get_scoped_or_404(current_user, AuditSample, sample_id, sample_filter)
 
 
 def _get_record_or_404(sample_id: int, record_id: int) -> SampledRecord:
-    r = db.session.scalar(select(SampledRecord).where(
-        SampledRecord.id == record_id, SampledRecord.sample_id == sample_id, sampled_record_filter(current_user)))
-    if r is None:
-        abort(404)
-    return r
+    return get_scoped_or_404(current_user, SampledRecord, record_id,
+                             lambda u: sampled_record_filter(u) & (SampledRecord.sample_id == sample_id))
 
 
 def _refusal(exc: SamplingError) -> dict:

@@ -5,7 +5,6 @@ import itertools
 import re
 from datetime import date, datetime, timezone
 
-import pytest
 import time_machine
 from sqlalchemy import event, select
 
