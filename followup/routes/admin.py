@@ -2,6 +2,7 @@
 nor the audit log (separation of duties); every change here is audited."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -20,7 +21,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 nav("admin.organisations", "Organisations", [Role.SYS_ADMIN], order=80)
 nav("admin.users", "Users", [Role.SYS_ADMIN], order=81)
 
-ROLE_CHOICES = [r.value for r in Role]
+ROLE_CHOICES = [(r.value, _l(r.value)) for r in Role]
 
 
 class ScopeForm(FlaskForm):
