@@ -60,26 +60,20 @@ def _call_error(exc: CallError):
     return _error(exc.status, exc.message)
 
 
-@blp.route("/tasks/<int:task_id>/ward", methods=["POST"])
-@blp.doc(**_body(WardFollowupForm))
-@blp.response(201, SavedOut)
-@blp.alt_response(404, "NOT_FOUND")
-@blp.alt_response(409, "CONFLICT")
-@blp.alt_response(422, "UNPROCESSABLE_ENTITY")
-@api_login_required(*CALLER_ROLES)
-def save_ward(task_id):
-    """Save the ward-level record of the task you hold (claimed); the task is then done.
-    medication_adherence lists each discharge medicine in order; a red flag alerts the ward."""
-    return _save(task_id, Level.WARD)
+def _form_endpoint(level: Level, form, summary: str):
+    """One POST /tasks/<id>/<level> per form: same handling, its own documented body."""
+    def view(task_id):
+        return _save(task_id, level)
+    view.__name__, view.__doc__ = f"save_{level}", summary
+    for deco in (api_login_required(*CALLER_ROLES), blp.alt_response(422, "UNPROCESSABLE_ENTITY"),
+                 blp.alt_response(409, "CONFLICT"), blp.alt_response(404, "NOT_FOUND"),
+                 blp.response(201, SavedOut), blp.doc(**_body(form)),
+                 blp.route(f"/tasks/<int:task_id>/{level}", methods=["POST"])):
+        view = deco(view)
+    return view
 
 
-@blp.route("/tasks/<int:task_id>/hospital", methods=["POST"])
-@blp.doc(**_body(HospitalFollowupForm))
-@blp.response(201, SavedOut)
-@blp.alt_response(404, "NOT_FOUND")
-@blp.alt_response(409, "CONFLICT")
-@blp.alt_response(422, "UNPROCESSABLE_ENTITY")
-@api_login_required(*CALLER_ROLES)
-def save_hospital(task_id):
-    """Save the hospital-level record; each complaint among the opinions opens a ledger item."""
-    return _save(task_id, Level.HOSPITAL)
+save_ward = _form_endpoint(Level.WARD, WardFollowupForm, """Save the ward-level record of the task you hold (claimed); the task is then done.
+    medication_adherence lists each discharge medicine in order; a red flag alerts the ward.""")
+save_hospital = _form_endpoint(Level.HOSPITAL, HospitalFollowupForm, """Save the hospital-level record of the task you hold;
+    each complaint among the opinions opens a rectification-ledger item.""")
