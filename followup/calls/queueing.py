@@ -4,7 +4,7 @@ from access.task_filter. Functions take `now`, flush, never commit."""
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
 from ..access import CALLER_ROLES, task_filter
@@ -17,12 +17,17 @@ from . import Conflict, Invalid, NotAllowed, NotFound, policy
 _CANDIDATES = 8  # SQLite: ids tried per round before re-reading the queue
 
 
+# A task is always shown with its discharge, patient and ward: load them in the same statement.
+_WITH_PATIENT = (joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.patient, innerjoin=True),
+                 joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.ward, innerjoin=True))
+
+
 def _scoped(user: User):
     return select(FollowupTask).where(task_filter(user))
 
 
 def get_task(user: User, task_id: int) -> FollowupTask:
-    task = db.session.scalar(_scoped(user).where(FollowupTask.id == task_id))
+    task = db.session.scalar(_scoped(user).where(FollowupTask.id == task_id).options(*_WITH_PATIENT))
     if task is None:
         raise NotFound("task not found")
     return task
@@ -40,7 +45,8 @@ def _claimable():
 def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
     """Claim the first row of an ordered query, or None. Safe under concurrent callers."""
     if db.session.get_bind().dialect.name == "postgresql":
-        task = db.session.scalar(query.limit(1).with_for_update(skip_locked=True)
+        task = db.session.scalar(query.limit(1).options(*_WITH_PATIENT)
+                                 .with_for_update(skip_locked=True, of=FollowupTask)
                                  .execution_options(populate_existing=True))
         if task is None:
             return None
@@ -58,7 +64,7 @@ def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
                                      .values(**_claim_values(user, now))
                                      .execution_options(synchronize_session=False)).rowcount
             if won:
-                return db.session.get(FollowupTask, task_id, populate_existing=True)
+                return db.session.get(FollowupTask, task_id, populate_existing=True, options=_WITH_PATIENT)
     return None
 
 
@@ -97,7 +103,7 @@ def claim_task(user: User, task_id: int, now: datetime) -> FollowupTask:
                              .execution_options(synchronize_session=False)).rowcount
     if not won:
         raise Conflict("task is being called by someone else")
-    return db.session.get(FollowupTask, task.id, populate_existing=True)
+    return db.session.get(FollowupTask, task.id, populate_existing=True, options=_WITH_PATIENT)
 
 
 def require_claim(user: User, task: FollowupTask) -> None:
@@ -195,7 +201,7 @@ def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
     times = [a.at for a in attempts_of(task)] + [now]
     d = policy.decide(outcome, now, times, task.due_at, callback_at=callback_at,
                       numbers_left=numbers - number_index - 1)
-    attempt = CallAttempt(task_id=task.id, caller_id=user.id, at=now, outcome=str(outcome),
+    attempt = CallAttempt(task=task, caller_id=user.id, at=now, outcome=str(outcome),
                           callback_at=d.callback_at, number_index=number_index, note=note or "")
     db.session.add(attempt)
     task.status, task.next_attempt_at, task.callback_at = d.status, d.next_attempt_at, d.callback_at

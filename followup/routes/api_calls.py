@@ -24,6 +24,13 @@ CALLERS = tuple(CALLER_ROLES)
 READERS = CALLERS + (Role.QA, Role.HOSPITAL_ADMIN)
 
 
+@blp.before_request
+def _keep_committed_objects():
+    """Each view commits and then dumps the objects it just wrote: don't expire and reload
+    them (this request's session only; it is removed at the end of the request)."""
+    db.session().expire_on_commit = False
+
+
 @blp.errorhandler(CallError)
 def _call_error(exc: CallError):
     db.session.rollback()

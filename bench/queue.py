@@ -1,0 +1,295 @@
+"""Benchmark of the call queue: the app under gunicorn on PostgreSQL with N open tasks, C
+simulated callers over loopback (next call → record the dial → submit the follow-up form), and
+in the same run a bare endpoint doing one primary-key SELECT on the same server, as the limit.
+
+    .venv/bin/python bench/queue.py                       # small: 2k tasks, 10 callers, 15 s
+    .venv/bin/python bench/queue.py --tasks 100000 --callers 50 --seconds 60
+
+Prints calls/s, p50/p95/p99 per step, double claims (must be 0) and the ratio to the bare
+endpoint. Uses a scratch database (dropped and rebuilt). Calling hours are opened to the whole
+day so the figures do not depend on the hour the bench runs at. The load generator shares the
+machine with the server: read the figures as ratios against the bare endpoint."""
+import os
+import sys
+
+# Run as a script, this file's folder comes first on sys.path and its name shadows the
+# standard library's `queue` (which psycopg and requests import): take the folder off.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections import Counter, defaultdict  # noqa: E402
+from datetime import date  # noqa: E402
+
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+PASSWORD = "bench-password-123"
+KEYS = {"FOLLOWUP_SECRET_KEY": "bench-secret", "FOLLOWUP_FIELD_KEY": base64.b64encode(b"f" * 32).decode(),
+        "FOLLOWUP_INDEX_KEY": base64.b64encode(b"h" * 32).decode(), "FOLLOWUP_SECURE_COOKIES": "0",
+        "FOLLOWUP_ARGON2_TIME_COST": "1", "FOLLOWUP_ARGON2_MEMORY_KIB": "1024",
+        "FOLLOWUP_CALLING_HOURS": "00:00-24:00", "FOLLOWUP_LOGIN_MAX_FAILURES": "1000"}
+WARDS = 5
+
+
+def bench_app():
+    """The gunicorn entry point: the real app plus the bare endpoint, pool sized for threads."""
+    from flask import jsonify
+    from followup import create_app
+    from followup.extensions import csrf, db
+    from followup.models import Hospital
+    threads = int(os.environ.get("BENCH_THREADS", "16"))
+    app = create_app({"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 2, "max_overflow": 0}})
+
+    @app.route("/bench/bare")
+    @csrf.exempt
+    def bare():
+        h = db.session.get(Hospital, 1)
+        db.session.rollback()
+        return jsonify(id=h.id)
+    return app
+
+
+# --- the scratch database ------------------------------------------------------------------
+
+def build_database(url: str, tasks: int, callers: int) -> None:
+    import psycopg
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    u = make_url(url)
+    admin = u.set(database="postgres").render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{u.database}"')
+    os.environ.update(KEYS)
+    from flask_migrate import upgrade
+    from followup import create_app
+    from followup.crypto import EncryptedText, blind_index
+    from followup.extensions import db
+    from followup.models import Hospital, Region, Role, Ward
+    from followup.users import create_user
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="heads")
+        city = Region(code="371500", name="聊城市", level="city")
+        h = Hospital(code="HB1", name="聊城市人民医院", grade="三级甲等", region=city)
+        db.session.add_all([city, h])
+        db.session.flush()
+        wards = [Ward(hospital=h, code=f"W{i}", name=f"病区{i}") for i in range(WARDS)]
+        db.session.add_all(wards)
+        db.session.flush()
+        half = callers // 2
+        for i in range(callers):  # half nurses spread over the wards, half the follow-up centre
+            if i < half:
+                create_user(f"n{i:03d}", PASSWORD, Role.NURSE, hospital_code="HB1", ward_codes=[f"W{i % WARDS}"])
+            else:
+                create_user(f"c{i:03d}", PASSWORD, Role.CENTRE_STAFF, hospital_code="HB1")
+        db.session.commit()
+        phone = "+8613800138000"
+        cipher = EncryptedText().process_bind_param(phone, db.engine.dialect)
+        discharges = tasks // 2
+        today = date.today()
+        params = {"h": h.id, "w0": wards[0].id, "nw": WARDS, "n": discharges, "cipher": cipher,
+                  "hash": blind_index(phone), "today": today}
+        s = db.session
+        s.execute(text("""
+            INSERT INTO patient (id, hospital_id, name, name_initials, sex, id_type, phone, phone_hash,
+                                 phone_masked, created_at, updated_at)
+            SELECT i, :h, '患者' || i, 'hz', '1', 'resident', :cipher, :hash, '138****8000', now(), now()
+            FROM generate_series(1, :n) AS i"""), params)
+        s.execute(text("""
+            INSERT INTO discharge (id, hospital_id, ward_id, patient_id, inpatient_no, discharge_at,
+                                   discharge_date, disposition, diagnosis_code, diagnosis_name,
+                                   attending_doctor, medicines, rehab_instructions, created_at, updated_at)
+            SELECT i, :h, :w0 + (i % :nw), i, 'ZY' || i, now() - (i % 7) * interval '1 day',
+                   :today - (i % 7), '1', 'I10', '高血压病', '王医生', '', '', now(), now()
+            FROM generate_series(1, :n) AS i"""), params)
+        for level in ("ward", "hospital"):
+            s.execute(text(f"""
+                INSERT INTO followup_task (discharge_id, level, hospital_id, ward_id, status, due_at,
+                                           created_at, version)
+                SELECT d.id, '{level}', d.hospital_id, d.ward_id, 'open',
+                       (d.discharge_date + 8)::timestamp AT TIME ZONE 'Asia/Shanghai', now(), 1  -- due_at_for()
+                FROM discharge d"""))
+        for table in ("patient", "discharge"):
+            s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+        s.commit()
+        s.execute(text("ANALYZE"))
+        s.commit()
+
+
+# --- the load ------------------------------------------------------------------------------
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latency = defaultdict(list)
+        self.errors = Counter()
+        self.claimed = Counter()
+        self.calls = 0
+
+    def add(self, step, seconds):
+        with self.lock:
+            self.latency[step].append(seconds)
+
+
+def login(base: str, username: str):
+    import requests
+    s = requests.Session()
+    page = s.get(f"{base}/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    r = s.post(f"{base}/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
+               allow_redirects=False)
+    if r.status_code != 302:
+        raise SystemExit(f"login of {username} failed: {r.status_code}")
+    home = s.get(f"{base}/").text
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
+    s.headers["X-CSRFToken"] = token
+    return s, token
+
+
+def timed(stats, step, fn):
+    t0 = time.perf_counter()
+    r = fn()
+    stats.add(step, time.perf_counter() - t0)
+    return r
+
+
+def caller_loop(base, session, token, stats, answered_share, rng, stop):
+    while not stop.is_set():
+        r = timed(stats, "next", lambda: session.post(f"{base}/api/v1/calls/next"))
+        if r.status_code != 200:
+            stats.errors[f"next {r.status_code}"] += 1
+            continue
+        task = r.json()["task"]
+        if task is None:
+            stats.errors["queue empty"] += 1
+            time.sleep(0.05)
+            continue
+        with stats.lock:
+            stats.claimed[task["id"]] += 1
+        outcome = "answered" if rng.random() < answered_share else rng.choice(["no_answer", "busy"])
+        r = timed(stats, "attempt", lambda: session.post(
+            f"{base}/api/v1/calls/tasks/{task['id']}/attempts",
+            json={"version": task["version"], "outcome": outcome}))
+        if r.status_code != 201:
+            stats.errors[f"attempt {r.status_code}"] += 1
+            continue
+        if outcome == "answered":
+            form = ({"condition": "improved", "guidance.medication.given": "true",
+                     "guidance.medication.text": "按时服药"} if task["level"] == "ward" else {"sat_overall": "5"})
+            r = timed(stats, "form", lambda: session.post(f"{base}/calls/{task['id']}/record",
+                                                           data={**form, "csrf_token": token}))
+            if r.status_code != 200:
+                stats.errors[f"form {r.status_code}"] += 1
+                continue
+        with stats.lock:
+            stats.calls += 1
+
+
+def bare_loop(base, session, stats, stop):
+    while not stop.is_set():
+        r = timed(stats, "bare", lambda: session.get(f"{base}/bench/bare"))
+        if r.status_code != 200:
+            stats.errors[f"bare {r.status_code}"] += 1
+
+
+def run_phase(target, sessions, seconds, *args):
+    stop = threading.Event()
+    threads = [threading.Thread(target=target, args=(*a, stop)) for a in sessions]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tasks", type=int, default=2000)
+    ap.add_argument("--callers", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--bare-seconds", type=int, default=10)
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=16)
+    ap.add_argument("--port", type=int, default=5913)
+    ap.add_argument("--answered", type=float, default=0.7, help="share of dials answered")
+    ap.add_argument("--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/followup_bench_queue")
+    ap.add_argument("--skip-build", action="store_true")
+    args = ap.parse_args()
+
+    if not args.skip_build:
+        t0 = time.perf_counter()
+        build_database(args.database, args.tasks, args.callers)
+        print(f"built {args.tasks} open tasks, {args.callers} callers in {time.perf_counter() - t0:.1f} s")
+    env = {**os.environ, **KEYS, "DATABASE_URL": args.database, "BENCH_THREADS": str(args.threads)}
+    env.pop("REDIS_URL", None)
+    server = subprocess.Popen(
+        [os.path.join(ROOT, ".venv/bin/gunicorn"), "-k", "gthread", "-w", str(args.workers),
+         "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning",
+         "--chdir", ROOT, "bench.queue:bench_app()"], env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        import requests
+        for _ in range(100):
+            try:
+                if requests.get(f"{base}/bench/bare", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # still starting
+                time.sleep(0.2)
+        half = args.callers // 2
+        names = [f"n{i:03d}" if i < half else f"c{i:03d}" for i in range(args.callers)]
+        logged = [login(base, n) for n in names]
+        stats = Stats()
+        bare_time = run_phase(bare_loop, [(base, s, stats) for s, _ in logged], args.bare_seconds)
+        call_time = run_phase(caller_loop, [(base, s, tok, stats, args.answered, random.Random(i))
+                                            for i, (s, tok) in enumerate(logged)], args.seconds)
+        report(args, stats, bare_time, call_time)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+def report(args, stats, bare_time, call_time):
+    lat = stats.latency
+    bare_rps = len(lat["bare"]) / bare_time
+    call_requests = sum(len(lat[s]) for s in ("next", "attempt", "form"))
+    doubles = sum(1 for n in stats.claimed.values() if n > 1)
+    print(f"\n{args.tasks} open tasks, {args.callers} callers, gunicorn gthread "
+          f"{args.workers}x{args.threads}, {os.cpu_count()} CPUs shared with the load generator")
+    print(f"{'step':8} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for step in ("bare", "next", "attempt", "form"):
+        v = lat[step]
+        print(f"{step:8} {len(v):7d} {pct(v, 50):8.1f} {pct(v, 95):8.1f} {pct(v, 99):8.1f}")
+    print(f"bare endpoint:      {bare_rps:8.1f} requests/s")
+    print(f"call phase:         {call_requests / call_time:8.1f} requests/s "
+          f"({call_requests / call_time / bare_rps:.2f} of bare)")
+    print(f"next call:          {len(lat['next']) / call_time:8.1f} claims/s "
+          f"({len(lat['next']) / call_time / bare_rps:.2f} of bare)")
+    print(f"calls finished:     {stats.calls / call_time:8.1f} calls/s ({stats.calls} in {call_time:.0f} s)")
+    print(f"double claims:      {doubles}")
+    print(f"errors:             {dict(stats.errors) or 'none'}")
+    p99 = pct(lat["next"], 99)
+    print(f"target p99(next) < 50 ms: {'met' if p99 < 50 else 'NOT met'} ({p99:.1f} ms); "
+          f"throughput >= 1/3 of bare: {'met' if call_requests / call_time >= bare_rps / 3 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
