@@ -20,8 +20,11 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sampling import recreate  # noqa: E402  (bench/sampling.py: drop and create a scratch database)
+BENCH = os.path.dirname(os.path.abspath(__file__))
+# Run as a script, bench/ heads sys.path, and bench/queue.py would shadow the stdlib `queue`.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != BENCH]
+sys.path.insert(0, os.path.dirname(BENCH))
+from bench.sampling import recreate  # noqa: E402  (drops and creates a scratch database)
 
 HEADERS = ["住院号", "姓名", "性别", "出生日期", "身份证号", "联系电话", "入院日期", "出院日期", "出院科室",
            "出院诊断编码", "出院诊断", "离院方式", "主治医师", "出院带药", "康复指导"]

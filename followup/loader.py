@@ -7,8 +7,11 @@ renewed with conditional UPDATEs; a run that loses it stops without committing. 
 hospital are serialised (PostgreSQL advisory lock), so two batches with the same rows cannot
 both insert them; the unique (hospital, 住院号, discharge date) constraint is the last defence."""
 import logging
+import queue
+import threading
 import uuid
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -69,32 +72,102 @@ def run_batch(batch_id: int, now: datetime | None = None) -> str:
 
 
 def _run(batch, hospital, source, owner, lease, now, chunk_rows) -> str:
+    """Validate rows here while a writer thread commits the previous chunk: psycopg releases
+    the GIL while PostgreSQL works, so reading and writing overlap on two cores."""
     schema = DischargeRowSchema(now=now or utcnow())
-    writer = ChunkWriter(hospital, batch.id, owner, lease, now, source.id_keys)
+    frozen = SimpleNamespace(id=hospital.id, create_unknown_wards=hospital.create_unknown_wards)
+    writer = _WriterThread(ChunkWriter, frozen, batch.id, owner, lease, now, source.id_keys)
     cursor = batch.rows_done
     prepared, rejects = [], []
     read = 0
-    for row_no, record, original, problems in source.rows(skip=cursor):
-        cursor += 1
-        if record is None:
-            continue  # a blank line is not a row
-        read += 1
-        clean = None
-        if not problems:
-            clean, problems = load_row(schema, record)
-        if clean is None:
-            rejects.append(rejected_row(row_no, original, problems, source.id_keys))
+    try:
+        for row_no, record, original, problems in source.rows(skip=cursor):
+            cursor += 1
+            if record is None:
+                continue  # a blank line is not a row
+            read += 1
+            clean = None
+            if not problems:
+                clean, problems = load_row(schema, record)
+            if clean is None:
+                rejects.append(rejected_row(row_no, original, problems, source.id_keys))
+            else:
+                prepared.append(Prepared(row_no, clean, original))
+            if read >= chunk_rows:
+                if not writer.send(prepared, rejects, read, cursor):
+                    break
+                prepared, rejects, read = [], [], 0
         else:
-            prepared.append(Prepared(row_no, clean, original))
-        if read >= chunk_rows:
-            if not writer.write(prepared, rejects, read, cursor):
-                return "lost"
-            prepared, rejects, read = [], [], 0
-    if not writer.write(prepared, rejects, read, cursor, final=True):
-        return "lost"
-    batch = db.session.get(ImportBatch, batch.id)
-    log.info("import batch %s completed: %s", batch.id, batch.counts())
-    return "completed"
+            writer.send(prepared, rejects, read, cursor, final=True)
+    finally:
+        outcome = writer.close()
+    if outcome == "completed":
+        log.info("import batch %s completed", batch.id)
+    return outcome
+
+
+class _WriterThread:
+    """Commits chunks in order on its own thread, app context and session. Any error there is
+    re-raised in the caller; a lost lease stops the run."""
+
+    def __init__(self, writer_cls, *args):
+        self.app = current_app._get_current_object()
+        self.queue = queue.Queue(maxsize=2)  # bounded: at most two chunks wait in memory
+        self.outcome, self.error = None, None
+        self.thread = threading.Thread(target=self._loop, args=(writer_cls, args), name="import-writer")
+        self.thread.start()
+
+    def _loop(self, writer_cls, args):
+        with self.app.app_context():
+            try:
+                writer = writer_cls(*args)
+                while (item := self.queue.get()) is not None:
+                    chunk, final = item
+                    if not writer.write(*chunk, final=final):
+                        self.outcome = "lost"
+                        return
+                    if final:
+                        self.outcome = "completed"
+            except BaseException as exc:  # handed to the caller, which re-raises it
+                db.session.rollback()
+                self.error = exc
+            finally:
+                db.session.remove()
+                if self.outcome or self.error:
+                    self._drain()
+
+    def _drain(self):
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def send(self, prepared, rejects, read, cursor, final=False) -> bool:
+        """Queue a chunk; False once the writer has stopped (lease lost or error)."""
+        while self.thread.is_alive():
+            try:
+                self.queue.put(((prepared, rejects, read, cursor), final), timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> str:
+        if self.thread.is_alive():
+            self.send_stop()
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.outcome or "lost"
+
+    def send_stop(self):
+        while self.thread.is_alive():
+            try:
+                self.queue.put(None, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
 
 def _fail(batch_id: int, owner: str, reason: str) -> str:
