@@ -153,10 +153,30 @@ def load_user(token: str):
     return user
 
 
+def password_expired(user: User, now) -> bool:
+    """The policy's maximum password age (0 = off, the ASVS default; MLPS deployments set 90)."""
+    from .security.policy import current_policy
+    days = current_policy().password_max_age_days
+    changed = user.password_changed_at or user.created_at
+    return bool(days) and as_utc(changed) + timedelta(days=days) <= now
+
+
+# While a password has expired, only these endpoints answer; everything else sends the user
+# to change it.
+_EXPIRED_PASSWORD_ENDPOINTS = {"account.index", "auth.logout", "auth.set_language", "static"}
+
+
 def init_app(app) -> None:
     @app.before_request
     def _load_user_first():
         """Resolve the session before the view runs, so the loader's own small write (last seen,
         expiry) never shares a transaction with the view's work."""
+        from flask import redirect, url_for
         from flask_login import current_user
         current_user._get_current_object()
+        if session.get("password_expired") and current_user.is_authenticated \
+                and request.endpoint not in _EXPIRED_PASSWORD_ENDPOINTS:
+            if request.path.startswith("/api/"):
+                from flask import jsonify
+                return jsonify({"code": 403, "status": "password expired"}), 403
+            return redirect(url_for("account.index"))

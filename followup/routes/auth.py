@@ -11,7 +11,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import audit
-from ..auth import LoginRefused, authenticate, finish_login, record_second_factor_failure
+from ..auth import LoginRefused, authenticate, finish_login, password_expired, record_second_factor_failure
 from ..clock import utcnow
 from ..extensions import db
 from ..models import User
@@ -131,11 +131,16 @@ def _count_failed_try(user, now):
 
 
 def _signed_in(user: User, method: str, next_url: str):
-    token = finish_login(user, method=method, now=utcnow())
+    now = utcnow()
+    token = finish_login(user, method=method, now=now)
     db.session.commit()
     _fresh_session()  # a new session id at sign-in
     login_user(user)
     session["sid"] = token
+    if password_expired(user, now):
+        session["password_expired"] = True
+        flash(_("Your password has expired; choose a new one."), "warning")
+        return redirect(url_for("account.index"))
     return redirect(next_url)
 
 

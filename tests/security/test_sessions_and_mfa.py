@@ -235,3 +235,24 @@ def test_sessions_are_stored_hashed_on_the_server(world, as_user, db):
         token = s["sid"]
     stored = db.session.scalars(select(UserSession.token_hash)).all()
     assert token not in stored and len(stored) == 1
+
+
+def test_an_expired_password_must_be_changed_before_anything_else(world, app, db, set_policy):
+    set_policy(password_max_age_days=90)
+    user = db.session.get(User, world.nurse.id)
+    user.password_changed_at = utcnow() - timedelta(days=91)
+    db.session.commit()
+    client = app.test_client()
+    assert _login(client, world.nurse).headers["Location"].endswith("/account/")
+    assert client.get("/discharges/").headers["Location"].endswith("/account/")
+    assert client.get("/api/v1/me").status_code == 403
+    client.post("/account/", data={"current": world.PASSWORD, "new": "Fresh-Pass-2026", "confirm": "Fresh-Pass-2026"})
+    assert client.get("/discharges/").status_code == 200
+
+
+def test_password_age_is_off_by_default(world, app, db):
+    user = db.session.get(User, world.nurse.id)
+    user.password_changed_at = utcnow() - timedelta(days=900)
+    db.session.commit()
+    client = app.test_client()
+    assert _login(client, world.nurse).headers["Location"] == "/"
