@@ -136,7 +136,7 @@ def test_csv_delimiters_are_recognised_from_the_header(delimiter):
     from tests.import_files import csv_bytes, row
     table = open_table(io.BytesIO(csv_bytes([row()], delimiter=delimiter)))
     rows = list(table.rows())
-    assert table.headers[0] == "住院号" and rows[0][1][1] == "张三"
+    assert table.headers[0] == "住院号" and rows[0][1][1] == "张三" and rows[0][2] is None
 
 
 def test_an_empty_file_is_a_file_error():

@@ -67,3 +67,19 @@ def import_token(code, label):
     audit.record("import.token_created", object_type="hospital_api_token", object_id=row.id)
     db.session.commit()
     click.echo(token)
+
+
+@followup_cli.command("import-mapping")
+@click.option("--hospital", "code", required=True, help="Hospital code.")
+@click.argument("header")
+@click.argument("field")
+def import_mapping(code, header, field):
+    """Map a hospital's own column HEADER to one of our FIELDs (e.g. 病人电话 phone)."""
+    from ..batches import set_column_mapping
+    try:
+        set_column_mapping(_hospital(code), header, field)
+    except ValueError as exc:
+        from ..imports.headers import FIELDS
+        raise click.ClickException(f"{exc}; fields: {', '.join(FIELDS)}") from None
+    db.session.commit()
+    click.echo(f"{header} → {field}")

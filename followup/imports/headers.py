@@ -109,4 +109,7 @@ def _cell_text(value):
         return str(value)
     if hasattr(value, "isoformat"):
         return value
-    return str(value).strip()
+    text = str(value).strip()
+    if text.startswith('="') and text.endswith('"'):  # Excel's ="0123" keeps leading zeros
+        return text[2:-1].strip()
+    return text

@@ -29,11 +29,13 @@ class TableSource(Source):
         self.id_keys = {self.columns.headers[i] for i in self.columns.columns.get("id_number", [])}
 
     def rows(self, skip=0):
-        for row_no, values in self.table.rows(skip):
+        for row_no, values, problem in self.table.rows(skip):
             if not values:
                 yield row_no, None, {}, []
                 continue
             record, problems = self.columns.extract(values)
+            if problem:
+                problems.insert(0, ("_row", problem))
             yield row_no, record, self.columns.original(values), problems
 
     def close(self):

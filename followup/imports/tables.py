@@ -9,7 +9,7 @@ import io
 import zipfile
 from typing import BinaryIO, Iterator
 
-from .errors import FileError
+from .errors import N_, FileError
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 CANDIDATE_DELIMITERS = (",", "\t", ";", "，")
@@ -63,7 +63,8 @@ class Table:
     headers: list[str]
     encoding: str | None = None
 
-    def rows(self, skip: int = 0) -> Iterator[tuple[int, list]]:
+    def rows(self, skip: int = 0) -> Iterator[tuple[int, list, str | None]]:
+        """(row number, values, a problem with the row as a whole or None)."""
         raise NotImplementedError
 
     def close(self):
@@ -87,12 +88,18 @@ class CsvTable(Table):
     def rows(self, skip: int = 0):
         self._text.seek(self._body_start)
         reader = csv.reader(self._text, delimiter=self.delimiter)
+        width = len(self.headers)
         for index, values in enumerate(reader, start=1):
             if index <= skip:
                 continue
             if not any(v.strip() for v in values):
-                values = []  # a blank line: the loader counts it as read and skips it
-            yield index + 1, values
+                yield index + 1, [], None  # a blank line: not a row
+                continue
+            # An unclosed quote makes one cell swallow the lines after it: say so, never import
+            # the swallowed rows as text inside a cell.
+            swallowed = any("\n" in v and v.count(self.delimiter) >= width - 1 for v in values)
+            yield index + 1, values, N_("a quote is not closed: this row ran over the lines after it") \
+                if swallowed else None
 
 
 class XlsxTable(Table):
@@ -121,7 +128,7 @@ class XlsxTable(Table):
             values = values[:width] + [v for v in extra if v not in (None, "")]
             if all(v in (None, "") for v in values):
                 values = []
-            yield row_no, values
+            yield row_no, values, None
 
     def close(self):
         self._book.close()
