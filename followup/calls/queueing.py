@@ -11,7 +11,7 @@ from ..access import CALLER_ROLES, task_filter
 from ..clock import local, local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, TaskStatus, User
-from ..models.call import CallAttempt
+from ..models.call import CallAttempt, Outcome
 from . import Conflict, Invalid, NotAllowed, NotFound, policy
 
 _CANDIDATES = 8  # SQLite: ids tried per round before re-reading the queue
@@ -184,6 +184,17 @@ def phone_numbers(task: FollowupTask) -> list[str]:
     return [n for n in [p.phone, *(p.other_phones or "").split(",")] if n]
 
 
+def wrong_numbers(attempts: list[CallAttempt]) -> set[int]:
+    """Indexes of the patient's numbers found wrong or invalid on earlier dials."""
+    return {a.number_index for a in attempts if a.outcome == Outcome.WRONG_NUMBER}
+
+
+def number_to_dial(task: FollowupTask) -> int | None:
+    """The first of the patient's numbers not yet found wrong (None: none left)."""
+    wrong = wrong_numbers(attempts_of(task))
+    return next((i for i in range(len(phone_numbers(task))) if i not in wrong), None)
+
+
 def attempts_of(task: FollowupTask) -> list[CallAttempt]:
     return list(db.session.scalars(select(CallAttempt).where(CallAttempt.task_id == task.id)
                                    .order_by(CallAttempt.at, CallAttempt.id)))
@@ -198,9 +209,10 @@ def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
     numbers = len(phone_numbers(task))
     if not 0 <= number_index < max(numbers, 1):
         raise Invalid("number_index: the patient has no such number", field="number_index")
-    times = [a.at for a in attempts_of(task)] + [now]
-    d = policy.decide(outcome, now, times, task.due_at, callback_at=callback_at,
-                      numbers_left=numbers - number_index - 1)
+    history = attempts_of(task)
+    wrong = wrong_numbers(history) | ({number_index} if outcome == Outcome.WRONG_NUMBER else set())
+    d = policy.decide(outcome, now, [a.at for a in history] + [now], task.due_at,
+                      callback_at=callback_at, numbers_left=max(numbers - len(wrong), 0))
     attempt = CallAttempt(task=task, caller_id=user.id, at=now, outcome=str(outcome),
                           callback_at=d.callback_at, number_index=number_index, note=note or "")
     db.session.add(attempt)

@@ -131,6 +131,20 @@ def test_a_wrong_number_moves_on_to_the_next_number_at_once(db, world):
     assert t.status == TaskStatus.LOST and t.close_reason == "invalid_number"
 
 
+def test_numbers_found_wrong_are_remembered_across_dials(db, world):
+    d = world.discharge(world.cardiology, phone="+8613812345678")
+    d.patient.other_phones = "+8613912345678"
+    db.session.commit()
+    t = next(x for x in d.tasks if x.level == "ward")
+    _dial(world, t, at(21, 9), Outcome.WRONG_NUMBER)
+    assert queueing.number_to_dial(t) == 1
+    _dial(world, t, at(21, 9, 5), Outcome.WRONG_NUMBER)  # number 0 redialled by mistake
+    assert t.status == TaskStatus.OPEN  # number 1 is still untried
+    t = queueing.claim_task(world.nurse, t.id, at(21, 9, 6))
+    queueing.record_attempt(world.nurse, t, Outcome.WRONG_NUMBER, at(21, 9, 7), number_index=1)
+    assert t.status == TaskStatus.LOST and queueing.number_to_dial(t) is None
+
+
 def test_a_wrong_last_number_is_lost_at_once(db, world, ward_tasks):
     t = _dial(world, ward_tasks[0], at(21, 9), Outcome.WRONG_NUMBER)
     assert t.status == TaskStatus.LOST and t.close_reason == "invalid_number"

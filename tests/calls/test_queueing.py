@@ -194,3 +194,33 @@ def test_queue_counts_and_page(db, world, ward_tasks):
     page = queueing.queue_page(world.nurse, now, limit=10)
     assert [p.id for p in page] == [ward_tasks[0].id, ward_tasks[1].id]
     assert queueing.queue_page(world.nurse, now, limit=1, offset=1)[0].id == ward_tasks[1].id
+
+
+def test_an_abandoned_claim_can_be_claimed_by_name(db, world, ward_tasks):
+    world.ortho_nurse.wards.append(world.cardiology)
+    t = queueing.claim_task(world.nurse, ward_tasks[0].id, at(21, 9))
+    with pytest.raises(Conflict):
+        queueing.claim_task(world.ortho_nurse, t.id, at(21, 9, 14))
+    assert queueing.claim_task(world.ortho_nurse, t.id, at(21, 9, 16)).claimed_by_id == world.ortho_nurse.id
+
+
+def test_finished_tasks_cannot_be_claimed_or_assigned(db, world, ward_tasks):
+    world.nurse.is_head_nurse = True
+    t = queueing.claim_task(world.nurse, ward_tasks[0].id, at(21, 9))
+    queueing.record_attempt(world.nurse, t, Outcome.REFUSED, at(21, 9, 1))
+    with pytest.raises(Conflict):
+        queueing.claim_task(world.nurse, t.id, at(21, 9, 2))
+    with pytest.raises(Conflict):
+        queueing.assign_task(world.nurse, t, world.nurse, at(21, 9, 2))
+
+
+def test_a_head_nurse_cannot_assign_outside_her_wards(db, world, ward_tasks):
+    world.nurse_b.is_head_nurse = True
+    with pytest.raises(NotFound):
+        queueing.assign_task(world.nurse_b, ward_tasks[0], world.nurse_b, at(21, 9))
+
+
+def test_only_callers_work_a_queue(db, world, ward_tasks):
+    for user in (world.qa, world.hospital_admin, world.county_auditor):
+        with pytest.raises(NotAllowed):
+            queueing.next_task(user, at(21, 9))
