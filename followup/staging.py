@@ -50,14 +50,17 @@ STAGE = Table(
     Column("p_birth_date", Date), Column("p_id_type", String(16)), Column("p_id_hash", String(64)),
     Column("p_id_masked", String(32)), Column("p_phone", LargeBinary), Column("p_phone_hash", String(64)),
     Column("p_phone_masked", String(32)), Column("p_other_phones", LargeBinary),
-    Column("p_key", String(64), index=True),  # one new patient per key: the ID hash, else the row
+    Column("p_key", String(64)),  # one new patient per key: the ID hash, else the row
+    # Ids reserved before the COPY (so no UPDATE has to hand them out): the discharge id is
+    # replaced by the existing one for a stay we have; the new patient id is used only when
+    # neither the stay nor the ID number is known.
+    Column("discharge_id", Integer), Column("p_new_id", Integer),
     # Filled by the statements below.
-    Column("discharge_id", Integer), Column("patient_id", Integer), Column("old_hash", String(64)),
-    Column("new_patient", Integer, server_default=text("0")), Column("is_new", Integer, server_default=text("1")),
-    Column("changed", Integer, server_default=text("0")),
+    Column("patient_id", Integer), Column("old_hash", String(64)),
+    Column("is_new", Integer, server_default=text("1")), Column("changed", Integer, server_default=text("0")),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
 )
-LOADED = [c.name for c in STAGE.columns][:26]
+LOADED = [c.name for c in STAGE.columns][:28]
 
 
 class Wards:
@@ -192,7 +195,10 @@ class ChunkWriter:
 
     def _apply(self, rows, now) -> tuple[int, int, int]:
         conn = db.session.connection()
-        self._load_stage(conn, rows)
+        discharge_ids = _reserve_ids(conn, "discharge", len(rows))
+        keys = list(dict.fromkeys(r[-1] for r in rows))
+        patient_ids = dict(zip(keys, _reserve_ids(conn, "patient", len(keys))))
+        self._load_stage(conn, [r + (d, patient_ids[r[-1]]) for r, d in zip(rows, discharge_ids)])
         st, h = STAGE.c, self.hospital.id
         D, P, T = Discharge.__table__, Patient.__table__, FollowupTask.__table__
         # Which rows are stays we already have (corrections or repeats)? Rows start as is_new=1.
@@ -204,25 +210,25 @@ class ChunkWriter:
         known = select(func.min(P.c.id)).where(P.c.hospital_id == h, P.c.id_number_hash == st.p_id_hash)
         conn.execute(update(STAGE).where(st.is_new == 1, st.p_id_hash.is_not(None))
                      .values(patient_id=known.scalar_subquery()))
-        _allocate(conn, "patient", "patient_id", "p_key", "is_new = 1 AND patient_id IS NULL", flag="new_patient")
-        _allocate(conn, "discharge", "discharge_id", "row_no", "is_new = 1")
+        new_patient = (st.is_new == 1) & st.patient_id.is_(None)
         contact = dict(name=st.p_name, name_initials=st.p_initials, sex=st.p_sex, birth_date=st.p_birth_date,
                        phone=st.p_phone, phone_hash=st.p_phone_hash, phone_masked=st.p_phone_masked,
                        other_phones=st.p_other_phones)
-        newest = select(func.max(st.row_no)).where(st.new_patient == 1).group_by(st.patient_id)
-        _insert_from(conn, P, {"id": st.patient_id, "hospital_id": literal(h), **contact, "id_type": st.p_id_type,
+        newest = select(func.max(st.row_no)).where(new_patient).group_by(st.p_key)
+        _insert_from(conn, P, {"id": st.p_new_id, "hospital_id": literal(h), **contact, "id_type": st.p_id_type,
                                "id_number_hash": st.p_id_hash, "id_number_masked": st.p_id_masked,
                                "created_at": literal(now, UTCDateTime), "updated_at": literal(now, UTCDateTime)},
-                     (st.new_patient == 1) & st.row_no.in_(newest))
+                     new_patient & st.row_no.in_(newest))
         # Contact details: the newest row wins (a known patient's new stay, or a corrected row).
         conn.execute(update(P).values(**contact, updated_at=now).where(
-            P.c.id == st.patient_id, ((st.is_new == 1) & (st.new_patient == 0)) | (st.changed == 1)))
+            P.c.id == st.patient_id, (st.is_new == 1) | (st.changed == 1)))
         stay = dict(ward_id=st.ward_id, admission_date=st.admission_date, discharge_at=st.discharge_at,
                     disposition=st.disposition, diagnosis_code=st.diagnosis_code, diagnosis_name=st.diagnosis_name,
                     attending_doctor=st.attending_doctor, medicines=st.medicines,
                     rehab_instructions=st.rehab_instructions, content_hash=st.content_hash,
                     import_batch_id=literal(self.batch_id))
-        _insert_from(conn, D, {"id": st.discharge_id, "hospital_id": literal(h), "patient_id": st.patient_id,
+        _insert_from(conn, D, {"id": st.discharge_id, "hospital_id": literal(h),
+                               "patient_id": func.coalesce(st.patient_id, st.p_new_id),
                                "inpatient_no": st.inpatient_no, "discharge_date": st.discharge_date, **stay,
                                "created_at": literal(now, UTCDateTime), "updated_at": literal(now, UTCDateTime)},
                      st.is_new == 1)
@@ -259,20 +265,16 @@ class ChunkWriter:
         audit.record("import.completed", object_type="import_batch", object_id=self.batch_id, detail=counts)
 
 
-def _allocate(conn, table: str, column: str, key: str, where: str, flag: str | None = None) -> None:
-    """Give staged rows new primary keys (one per distinct key) before the INSERT … SELECT, so the
-    staging rows know their ids without relying on RETURNING order."""
+def _reserve_ids(conn, table: str, n: int) -> list[int]:
+    """n new primary keys for `table`, handed out before the rows exist (unused ones are gaps)."""
+    if n == 0:
+        return []
     if conn.dialect.name == "postgresql":
-        nid = f"nextval(pg_get_serial_sequence('{table}', 'id'))"
-    else:  # SQLite: the chunk holds the write lock, so max(id) cannot move under us
-        nid = f"(SELECT coalesce(max(id), 0) FROM {table}) + row_number() OVER (ORDER BY k)"
-    extra = f", {flag} = 1" if flag else ""
-    conn.execute(text(
-        f"WITH keys AS (SELECT k, {nid} AS nid FROM (SELECT DISTINCT {key} AS k FROM import_stage "
-        f"WHERE {where}) x), per_row AS (SELECT s.row_no, keys.nid FROM import_stage s "
-        f"JOIN keys ON keys.k = s.{key} WHERE {where}) "
-        f"UPDATE import_stage SET {column} = per_row.nid{extra} FROM per_row "
-        f"WHERE import_stage.row_no = per_row.row_no"))
+        return list(conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": n}).scalars())
+    # SQLite: the chunk's first statement took the write lock, so max(id) cannot move under us.
+    top = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
+    return list(range(top + 1, top + n + 1))
 
 
 def _insert_from(conn, table, values: dict, where, from_=None) -> None:

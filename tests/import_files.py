@@ -78,3 +78,23 @@ def fhir_bundle(encounters) -> bytes:
             "location": [{"location": {"display": e.get("ward", "骨科")}}]}})
     return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries},
                       ensure_ascii=False).encode()
+
+
+def imported(world, data, hospital=None, **kw):
+    """Receive bytes as a batch for hospital A (or `hospital`) and run it to its end, in-process."""
+    from followup.batches import receive_bytes
+    from followup.clock import utcnow
+    from followup.extensions import db
+    from followup.loader import run_batch
+    from followup.models.imports import ImportBatch
+    batch, _ = receive_bytes(hospital or world.hospital_a, data, source=kw.pop("source", None),
+                             channel="cli", filename=kw.pop("filename", "his.csv"), now=utcnow(),
+                             submit_job=False)
+    db.session.commit()
+    assert run_batch(batch.id) in ("completed", "failed", "finished")
+    db.session.expire_all()
+    return db.session.get(ImportBatch, batch.id)
+
+
+def counts(b):
+    return (b.read, b.inserted, b.updated, b.unchanged, b.rejected)

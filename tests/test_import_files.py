@@ -12,22 +12,8 @@ from followup.loader import rejected_rows, run_batch
 from followup.models import Discharge, FollowupTask, Patient
 from followup.models.imports import ImportBatch
 from followup.scheduling import due_at_for
-from tests.import_files import CN_HEADERS, EN_HEADERS, ID_FEMALE, ID_MALE, csv_bytes, row, xlsx_bytes
-
-
-def imported(world, data, hospital=None, **kw) -> ImportBatch:
-    from followup.extensions import db
-    batch, _ = receive_bytes(hospital or world.hospital_a, data, source=kw.pop("source", None),
-                             channel="cli", filename=kw.pop("filename", "his.csv"), now=utcnow(),
-                             submit_job=False)
-    db.session.commit()
-    assert run_batch(batch.id) in ("completed", "failed", "finished")
-    db.session.expire_all()
-    return db.session.get(ImportBatch, batch.id)
-
-
-def counts(b):
-    return (b.read, b.inserted, b.updated, b.unchanged, b.rejected)
+from tests.import_files import (CN_HEADERS, EN_HEADERS, ID_FEMALE, ID_MALE, counts, csv_bytes, imported, row,
+                                 xlsx_bytes)
 
 
 def discharges(db, **where):

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from followup.imports import tables
 from followup.loader import rejected_rows
 from followup.models import Discharge
-from tests.import_files import CN_HEADERS, csv_bytes, row
-from tests.test_import_files import counts, imported
+from tests.import_files import CN_HEADERS, counts, csv_bytes, imported, row
 
 HEADER = ",".join(CN_HEADERS)
 GOOD = ",".join(row(no="G1", id_number=""))
