@@ -119,11 +119,17 @@ def test_closing_outcomes_close_the_task_with_their_reason(db, world, ward_tasks
     assert queueing.next_task(world.nurse, at(21, 9, 1)).id != t.id
 
 
-def test_a_wrong_number_moves_on_to_the_next_number_at_once(db, world):
+@pytest.fixture
+def two_numbers(db, world):
+    """A patient with a primary and a second number: their ward task."""
     d = world.discharge(world.cardiology, phone="+8613812345678")
     d.patient.other_phones = "+8613912345678"
     db.session.commit()
-    t = next(x for x in d.tasks if x.level == "ward")
+    return next(x for x in d.tasks if x.level == "ward")
+
+
+def test_a_wrong_number_moves_on_to_the_next_number_at_once(world, two_numbers):
+    t = two_numbers
     _dial(world, t, at(21, 9), Outcome.WRONG_NUMBER)
     assert t.status == TaskStatus.OPEN and t.next_attempt_at == at(21, 9)
     t = queueing.claim_task(world.nurse, t.id, at(21, 9, 1))
@@ -131,11 +137,8 @@ def test_a_wrong_number_moves_on_to_the_next_number_at_once(db, world):
     assert t.status == TaskStatus.LOST and t.close_reason == "invalid_number"
 
 
-def test_numbers_found_wrong_are_remembered_across_dials(db, world):
-    d = world.discharge(world.cardiology, phone="+8613812345678")
-    d.patient.other_phones = "+8613912345678"
-    db.session.commit()
-    t = next(x for x in d.tasks if x.level == "ward")
+def test_numbers_found_wrong_are_remembered_across_dials(world, two_numbers):
+    t = two_numbers
     _dial(world, t, at(21, 9), Outcome.WRONG_NUMBER)
     assert queueing.number_to_dial(t) == 1
     _dial(world, t, at(21, 9, 5), Outcome.WRONG_NUMBER)  # number 0 redialled by mistake
