@@ -62,3 +62,13 @@ def test_the_deadline_watch_runs_each_minute_through_a_real_rq_worker(make_app, 
         db.session.expire_all()
         assert db.session.get(OutboxJob, rows[0].id).state == JobState.DONE
         assert db.session.scalar(select(FollowupTask.status).where(FollowupTask.id == task.id)) == TaskStatus.OPEN
+
+
+def test_without_redis_the_cron_pass_runs_the_watch_in_process(db, world, ward_tasks, runner):
+    task = ward_tasks[0]
+    task.status, task.claimed_by_id, task.claimed_at = TaskStatus.CLAIMED, world.nurse.id, utcnow() - timedelta(hours=1)
+    db.session.commit()
+    result = runner.invoke(args=["followup", "cron", "--once"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(FollowupTask, task.id).status == TaskStatus.OPEN
