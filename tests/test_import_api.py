@@ -138,3 +138,25 @@ def test_cli_creates_a_token_that_the_api_accepts(world, db, runner, client):
     token = out.output.strip()
     resp = client.post("/api/v1/imports/files", data=csv_bytes([row()]), headers={"Authorization": f"Bearer {token}"})
     assert resp.status_code == 202
+
+
+def test_hl7_in_gb18030_with_mllp_framing_is_read(world, db, client):
+    auth = token_for(db, world.hospital_a)
+    framed = b"".join(b"\x0b" + adt_a03(f"G{i}", no=f"GB{i}", family="龚", given="䶮").encode("gb18030") + b"\x1c\r"
+                      for i in range(2))
+    body = client.post("/api/v1/imports/hl7", data=framed, headers=auth).get_json()
+    assert [a.split("MSA|")[1][:2] for a in body["acks"]] == ["AA", "AA"]
+    assert {d.patient.name for d in stays(db).values()} == {"龚䶮"}
+
+
+def test_only_the_token_api_is_csrf_exempt_the_upload_page_is_not(world, db, make_app, login):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": world.hospital_admin.username, "password": world.PASSWORD,
+                                "csrf_token": token})
+    resp = client.post("/imports/", data={"file": (io.BytesIO(csv_bytes([row()])), "a.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 400  # no CSRF token
+    assert db.session.scalar(select(func.count()).select_from(ImportBatch)) == 0

@@ -1,5 +1,6 @@
 """One interface over every input kind: a Source yields (row number, raw record, original
 columns, problems found while reading) in order, and can skip rows already imported."""
+import io
 from typing import BinaryIO, Iterator
 
 from . import fhir, hl7v2
@@ -48,7 +49,7 @@ class Hl7Source(Source):
     id_keys = {"id_number"}
 
     def __init__(self, stream: BinaryIO):
-        self.messages = hl7v2.split_messages(_decode(stream))
+        self.messages = hl7v2.split_messages(decode(stream))
         self.estimated_rows = len(self.messages)
 
     def rows(self, skip=0):
@@ -67,7 +68,7 @@ class FhirSource(Source):
     id_keys = {"id_number"}
 
     def __init__(self, stream: BinaryIO):
-        self.items = fhir.read_bundle(_decode(stream))
+        self.items = fhir.read_bundle(decode(stream))
         self.estimated_rows = len(self.items)
 
     def rows(self, skip=0):
@@ -75,7 +76,9 @@ class FhirSource(Source):
             yield pos, record, original, []
 
 
-def _decode(stream: BinaryIO) -> str:
+def decode(data: BinaryIO | bytes) -> str:
+    """A whole message payload as text, by the same strict ladder as files (FileError if none fits)."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
     encoding = detect_encoding(stream)
     return stream.read().decode(encoding)
 
@@ -90,4 +93,4 @@ def open_source(kind: str, stream: BinaryIO, filename: str = "", mapping: dict |
     raise FileError(f"unknown import kind {kind!r}")
 
 
-__all__ = ["ENCODINGS", "FileError", "Source", "open_source"]
+__all__ = ["ENCODINGS", "FileError", "Source", "decode", "open_source"]

@@ -15,6 +15,7 @@ from ..imports import hl7v2
 from ..imports.errors import FileError
 from ..imports.fhir import read_bundle
 from ..imports.rows import DischargeRowSchema, load_row
+from ..imports.sources import decode
 from ..loader import rejected_rows
 from ..models.imports import ImportBatch
 
@@ -90,11 +91,7 @@ def post_hl7():
     """One or more HL7 v2 ADT^A03 messages (ER7 text, MLLP framing tolerated)."""
     data = request.get_data()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="replace")
-    try:
-        messages = hl7v2.split_messages(text)
+        messages = hl7v2.split_messages(decode(data))
     except FileError as exc:
         abort(422, message=str(exc))
     schema = DischargeRowSchema(now=utcnow())
