@@ -89,12 +89,28 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
 
 def _store(sample: AuditSample, draws, samples: dict[int, list[int]]) -> None:
     """Set-based writes: one row per stratum (the frozen ids), one per sampled record."""
-    db.session.execute(insert(SampleStratum), [
-        {"sample_id": sample.id, "hospital_id": d.hospital_id, "population_size": len(d.population),
-         "sample_size": len(d.sample), "population_ids": alg.encode_ids(d.population),
-         "population_digest": d.population_digest} for d in draws])
+    strata = [(sample.id, d.hospital_id, len(d.population), len(d.sample), d.population_digest,
+               d.encoded_population) for d in draws]
+    if db.session.get_bind().dialect.name == "postgresql":
+        _copy_strata(strata)
+    else:
+        db.session.execute(insert(SampleStratum), [dict(zip(STRATUM_COLUMNS, row)) for row in strata])
     rows = [{"sample_id": sample.id, "hospital_id": h, "discharge_id": did, "position": pos}
             for h, ids in samples.items() for pos, did in enumerate(ids, start=1)]
     if rows:
         db.session.execute(insert(SampledRecord), rows)
     db.session.flush()
+
+
+STRATUM_COLUMNS = ("sample_id", "hospital_id", "population_size", "sample_size", "population_digest",
+                   "population_ids")
+
+
+def _copy_strata(strata) -> None:
+    """Binary COPY on the session's own connection (same transaction): an INSERT sends the 80 MB
+    of a 10M city draw hex-encoded, twice the bytes and ~5x the time."""
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY sample_stratum ({', '.join(STRATUM_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int4", "int4", "int4", "int4", "varchar", "bytea"])
+        for row in strata:
+            copy.write_row(row)
