@@ -11,9 +11,10 @@ OUTCOME_LABELS = {
     Outcome.REFUSED: _l("Refused"), Outcome.DECEASED: _l("Patient deceased"),
     Outcome.READMITTED: _l("Readmitted"), Outcome.CALLBACK: _l("Call back later"),
 }
-# Access keys of the outcome buttons on the call screen (Alt+key in Chromium, Alt+Shift in Firefox).
+# Access keys of the outcome buttons on the call screen (Alt+key in Chromium, Alt+Shift in Firefox);
+# none of D, E, F, which Chromium keeps for itself.
 OUTCOME_KEYS = {Outcome.ANSWERED: "a", Outcome.NO_ANSWER: "n", Outcome.BUSY: "b", Outcome.POWERED_OFF: "o",
-                Outcome.WRONG_NUMBER: "w", Outcome.REFUSED: "r", Outcome.DECEASED: "d",
+                Outcome.WRONG_NUMBER: "w", Outcome.REFUSED: "r", Outcome.DECEASED: "u",
                 Outcome.READMITTED: "h", Outcome.CALLBACK: "c"}
 
 # Why a task ended without a follow-up (FollowupTask.close_reason, set by calls/policy.py).

@@ -63,6 +63,8 @@ def claim(task_id):
         queueing.claim_task(current_user, task_id, utcnow())
     except CallError as err:
         db.session.rollback()
+        if err.status == 404:
+            abort(404)
         flash(_call_error(err), "error")
         return redirect(url_for("calls.queue"))
     db.session.commit()
@@ -127,7 +129,7 @@ def record(task_id):
         return render_template("calls/_form.html", task=task, d=task.discharge,
                                **_form_context(task, request.form, {"_schema": [_call_error(err)]})), 409
     db.session.commit()
-    return render_template("calls/_done.html", task=task, saved=True)
+    return render_template("calls/_record_saved.html", task=task, saved=True, attempts=queueing.attempts_of(task))
 
 
 @bp.route("/<int:task_id>/opinion-row")

@@ -31,3 +31,13 @@ document.addEventListener("htmx:afterSwap", function (evt) {
   var next = document.querySelector("#record [autofocus]");
   if (next) { next.focus(); }
 });
+
+// Enter in the attempt form's note or call-back field must not record the first button
+// ("answered"): with a call-back time it records a call-back, otherwise nothing.
+document.addEventListener("keydown", function (evt) {
+  var form = evt.target.closest && evt.target.closest("form.outcomes");
+  if (!form || evt.key !== "Enter" || evt.target.tagName === "BUTTON") { return; }
+  evt.preventDefault();
+  var when = form.querySelector("input[name=callback_at]");
+  if (when && when.value) { form.querySelector("button[value=callback]").click(); }
+});
