@@ -74,7 +74,9 @@ def test_valid_form_completes_the_call_without_a_full_reload(world, db, as_user,
             "opinions.0.text": "", "opinions.0.sentiment": "suggestion", "opinions.0.category": "other", "notes": ""}
     resp = as_user(world.nurse).post(f"/calls/{ward_task.id}/record", headers=HTMX, data=form)
     assert resp.status_code == 200, resp.get_data(as_text=True)
-    assert "<html" not in resp.get_data(as_text=True)  # a partial, swapped into the page
+    page = resp.get_data(as_text=True)
+    assert "<html" not in page  # a partial, swapped into the page
+    assert 'id="phones" hx-swap-oob="outerHTML"' in page and "13812345678" not in page  # the number leaves
     db.session.expire_all()
     assert db.session.get(type(ward_task), ward_task.id).status == TaskStatus.DONE
     assert db.session.scalar(select(RedFlagAlert.note)) == "伤口红肿"
