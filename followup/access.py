@@ -249,3 +249,16 @@ def require_patient_duties(user: User) -> None:
     the scope filter would only give them an empty list."""
     if user.role_enum in NO_PATIENT_ROLES:
         abort(404)
+
+
+def blueprint_only_for(bp, *roles) -> None:
+    """Every page of `bp` needs a signed-in user of one of `roles`; anyone else gets 404 (the
+    pages of another duty do not exist for them)."""
+    from flask_login import current_user, login_required
+    allowed = {str(r) for r in roles}
+
+    @bp.before_request
+    @login_required
+    def _only_these_roles():
+        if current_user.role not in allowed:
+            abort(404)

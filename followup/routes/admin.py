@@ -1,9 +1,9 @@
 """System administration: organisations and accounts. The system admin never sees patient data
 nor the audit log (separation of duties); every change here is audited."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from .. import audit
 from ..clock import utcnow
+from ..access import blueprint_only_for
 from ..extensions import db
 from ..models import Hospital, Region, Role, User, Ward
 from ..security.sessions import live_sessions
@@ -48,11 +49,7 @@ class WardForm(FlaskForm):
     name = StringField("Ward name", validators=[DataRequired(), Length(max=64)])
 
 
-@bp.before_request
-@login_required
-def _only_sys_admin():
-    if current_user.role != Role.SYS_ADMIN:
-        abort(404)
+blueprint_only_for(bp, Role.SYS_ADMIN)
 
 
 @bp.route("/organisations", methods=["GET", "POST"])

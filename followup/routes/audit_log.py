@@ -2,13 +2,13 @@
 Reading the log is itself audited; only the audit administrator reaches it."""
 from datetime import timedelta
 
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import func, select
 
 from .. import audit
 from ..clock import local_midnight
+from ..access import blueprint_only_for
 from ..extensions import db
 from ..models import AuditEvent, Role
 from ..reports.spreadsheet import spreadsheet_response
@@ -53,11 +53,7 @@ def search_query(f: dict):
     return q.order_by(AuditEvent.id.desc())
 
 
-@bp.before_request
-@login_required
-def _only_audit_admin():
-    if current_user.role != Role.AUDIT_ADMIN:
-        abort(404)
+blueprint_only_for(bp, Role.AUDIT_ADMIN)
 
 
 @bp.route("/")

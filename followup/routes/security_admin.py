@@ -2,12 +2,13 @@
 factor (lost phone). No patient data, no audit log, no account creation."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from .. import audit
 from ..clock import utcnow
+from ..access import blueprint_only_for
 from ..extensions import db
 from ..models import Role, User
 from ..models.security import UserMfa
@@ -23,11 +24,7 @@ nav("security_admin.second_factors", "Second factors", [Role.SECURITY_ADMIN], or
 INT_FIELDS = [name for name, f in PolicySchema().fields.items() if name != "mfa_roles"]
 
 
-@bp.before_request
-@login_required
-def _only_security_admin():
-    if current_user.role != Role.SECURITY_ADMIN:
-        abort(404)
+blueprint_only_for(bp, Role.SECURITY_ADMIN)
 
 
 @bp.route("/policy", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ accounts; the chain verifies, retention never goes below 180 days, the log is ap
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from attack_data import SQLI_PAYLOADS
