@@ -19,9 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import func, select, text  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/followup_bench_summary"
-OPINIONS = ["护士态度很好，解释耐心", "结账排队时间太长", "病房卫生间不够干净", "医生查房时讲解清楚",
-            "饭菜偏咸", "停车位太少，找车位很难", "出院手续繁琐", "夜间病房太吵", "费用清单看不懂",
-            "检查预约要等好几天"]
+COMPLAINTS = ["结账排队时间太长", "病房卫生间不够干净", "夜间病房太吵", "费用清单看不懂", "检查预约要等好几天"]
+OTHERS = ["护士态度很好，解释耐心", "医生查房时讲解清楚", "饭菜偏咸", "停车位太少，找车位很难", "出院手续繁琐"]
 
 
 def main():
@@ -163,7 +162,9 @@ def load_month(month, n):
     # Opinions on 1 in 10 hospital-level calls: 2% complaints, the rest suggestions and praise.
     sql("""INSERT INTO opinion (hospital_id, discharge_id, task_id, source, text, sentiment, category, ward_id,
                                 original_sentiment, original_category, original_ward_id, recorded_by_id, recorded_at)
-           SELECT t.hospital_id, t.discharge_id, t.id, 'hospital_call', (CAST(:texts AS text[]))[1 + t.id % 10], s.v, c.v,
+           SELECT t.hospital_id, t.discharge_id, t.id, 'hospital_call',
+                  CASE WHEN s.v = 'complaint' THEN (CAST(:bad AS text[]))[1 + t.id / 50 % 5]
+                       ELSE (CAST(:other AS text[]))[1 + t.id / 10 % 5] END, s.v, c.v,
                   t.ward_id, s.v, c.v, t.ward_id, :u, t.completed_at
            FROM followup_task t
            CROSS JOIN LATERAL (SELECT CASE WHEN t.id % 50 = 0 THEN 'complaint' WHEN t.id % 2 = 0 THEN 'suggestion'
@@ -171,7 +172,7 @@ def load_month(month, n):
            CROSS JOIN LATERAL (SELECT (ARRAY['service_attitude','medical_quality','communication','cost',
                   'waiting_process','environment','food','parking_access','other'])[1 + (t.id / 10) % 9] AS v) c
            WHERE t.discharge_id >= :first AND t.level = 'hospital' AND t.status = 'done'
-             AND (t.id % 10 = 0 OR t.id % 50 = 0)""", texts=OPINIONS, u=user, first=first_discharge)
+             AND (t.id % 10 = 0 OR t.id % 50 = 0)""", bad=COMPLAINTS, other=OTHERS, u=user, first=first_discharge)
     # Complaints go on the ledger: two thirds closed within 20 days, the rest still open.
     sql("""INSERT INTO rectification_item (hospital_id, ward_id, opinion_id, source, problem, status, due_date,
                                            cause, measures, created_by_id, created_at, closed_at, version)
