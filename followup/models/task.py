@@ -30,8 +30,10 @@ OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 class FollowupTask(db.Model):
     __table_args__ = (
         UniqueConstraint("discharge_id", "level"),
-        Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at"),
-        Index("ix_task_queue_ward", "ward_id", "level", "status", "due_at"),
+        # "Next call" reads these in (due_at, id) order and stops at the first free row: id is
+        # in the index because a day's discharges share one deadline (thousands of ties).
+        Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at", "id"),
+        Index("ix_task_queue_ward", "ward_id", "level", "status", "due_at", "id"),
         # The deadline watch: abandoned claims, and open tasks by deadline.
         Index("ix_task_status_claimed_at", "status", "claimed_at"),
         Index("ix_task_status_due_at", "status", "due_at"),
