@@ -18,6 +18,9 @@ XSS_PAYLOADS = [
     "<math><mi xlink:href=javascript:alert(1)>", "'\";alert(1)//", "<body onload=alert(1)>",
     "<input autofocus onfocus=alert(1)>", "x" * 10_000,
 ]
+# Text that a spreadsheet would run as a formula (RELIABILITY.md §(c) B, formula injection).
+FORMULA_PAYLOADS = ["=HYPERLINK(\"http://x\",\"点我\")", "@SUM(1+1)*cmd|' /C calc'!A0", "+1+1", "-2+3+cmd|' /C calc'!A0",
+                    "=1+1", "\t=1+1"]
 # Substrings that must never reach a page unescaped.
 RAW_MARKERS = ["<script>alert", "<img src=x onerror", "<svg onload", "<b>x</b>", "</textarea><script>",
                "<iframe src=//evil", "<a href=javascript:", "<style>*{", "<details open", "<math><mi",

@@ -2,7 +2,7 @@
 from datetime import date
 
 import pytest
-from attack_data import XSS_PAYLOADS
+from attack_data import FORMULA_PAYLOADS, XSS_PAYLOADS
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def hostile_world(world, db):
     and ledger items whose free text is a payload. Returns the world."""
     from followup.models.opinion import Opinion, RectificationItem
     wards = [world.cardiology, world.orthopaedics, world.ward_b, world.ward_city]
-    for i, payload in enumerate(XSS_PAYLOADS[:-1]):
+    for i, payload in enumerate(XSS_PAYLOADS[:-1] + FORMULA_PAYLOADS):
         ward = wards[i % len(wards)]
         d = world.discharge(ward, name=payload[:32], discharged=date(2026, 11, 18))
         op = Opinion(hospital_id=ward.hospital_id, discharge_id=d.id, text=payload, sentiment="complaint",
