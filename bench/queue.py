@@ -5,8 +5,11 @@ in the same run a bare endpoint doing one primary-key SELECT on the same server,
     .venv/bin/python bench/queue.py                       # small: 2k tasks, 10 callers, 15 s
     .venv/bin/python bench/queue.py --tasks 100000 --callers 50 --seconds 60
 
-Prints calls/s, p50/p95/p99 per step, double claims (must be 0) and the ratio to the bare
-endpoint. Uses a scratch database (dropped and rebuilt). Calling hours are opened to the whole
+Three phases on one server: the bare endpoint, saturated (the callers never pause: throughput,
+compared with the bare endpoint) and paced (each caller pauses ~--think seconds before each step,
+as dialling and talking take time: latency, which at saturation only measures the queue of
+waiting callers). Prints calls/s, p50/p95/p99 per step and phase, double claims (must be 0,
+counted by the callers and from the server's access log). Uses a scratch database (dropped and rebuilt). Calling hours are opened to the whole
 day so the figures do not depend on the hour the bench runs at. The load generator shares the
 machine with the server: read the figures as ratios against the bare endpoint."""
 import os
@@ -128,11 +131,12 @@ def build_database(url: str, tasks: int, callers: int) -> None:
 # --- the load ------------------------------------------------------------------------------
 
 class Stats:
-    def __init__(self):
-        self.lock = threading.Lock()
+    lock = threading.Lock()
+
+    def __init__(self, claimed: Counter):
         self.latency = defaultdict(list)
         self.errors = Counter()
-        self.claimed = Counter()
+        self.claimed = claimed
         self.calls = 0
 
     def add(self, step, seconds):
@@ -162,8 +166,14 @@ def timed(stats, step, fn):
     return r
 
 
-def caller_loop(base, session, token, stats, answered_share, rng, stop):
+def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
+    """One caller: next call → record the dial → (answered) submit the form. `think` seconds
+    pass before each step: the dialling and talking a real call takes (0: saturation)."""
+    def pause():
+        if think:
+            stop.wait(rng.uniform(0.5, 1.5) * think)
     while not stop.is_set():
+        pause()
         r = timed(stats, "next", lambda: session.post(f"{base}/api/v1/calls/next"))
         if r.status_code != 200:
             stats.errors[f"next {r.status_code}"] += 1
@@ -176,6 +186,7 @@ def caller_loop(base, session, token, stats, answered_share, rng, stop):
         with stats.lock:
             stats.claimed[task["id"]] += 1
         outcome = "answered" if rng.random() < answered_share else rng.choice(["no_answer", "busy"])
+        pause()
         r = timed(stats, "attempt", lambda: session.post(
             f"{base}/api/v1/calls/tasks/{task['id']}/attempts",
             json={"version": task["version"], "outcome": outcome}))
@@ -183,6 +194,7 @@ def caller_loop(base, session, token, stats, answered_share, rng, stop):
             stats.errors[f"attempt {r.status_code}"] += 1
             continue
         if outcome == "answered":
+            pause()
             form = ({"condition": "improved", "guidance.medication.given": "true",
                      "guidance.medication.text": "按时服药"} if task["level"] == "ward" else {"sat_overall": "5"})
             r = timed(stats, "form", lambda: session.post(f"{base}/calls/{task['id']}/record",
@@ -231,6 +243,8 @@ def main():
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--port", type=int, default=5913)
     ap.add_argument("--answered", type=float, default=0.7, help="share of dials answered")
+    ap.add_argument("--think", type=float, default=1.0,
+                    help="paced phase: mean seconds a caller spends before each step (dialling, talking)")
     ap.add_argument("--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/followup_bench_queue")
     ap.add_argument("--skip-build", action="store_true")
     args = ap.parse_args()
@@ -257,38 +271,52 @@ def main():
         half = args.callers // 2
         names = [f"n{i:03d}" if i < half else f"c{i:03d}" for i in range(args.callers)]
         logged = [login(base, n) for n in names]
-        stats = Stats()
-        bare_time = run_phase(bare_loop, [(base, s, stats) for s, _ in logged], args.bare_seconds)
-        call_time = run_phase(caller_loop, [(base, s, tok, stats, args.answered, random.Random(i))
-                                            for i, (s, tok) in enumerate(logged)], args.seconds)
-        report(args, stats, bare_time, call_time)
+        claimed = Counter()  # task id → times handed out, over both caller phases
+        bare, saturated, paced = Stats(claimed), Stats(claimed), Stats(claimed)
+        times = {"bare": run_phase(bare_loop, [(base, s, bare) for s, _ in logged], args.bare_seconds)}
+
+        def callers(stats, think):
+            return [(base, s, tok, stats, args.answered, think, random.Random(i)) for i, (s, tok) in enumerate(logged)]
+        times["saturated"] = run_phase(caller_loop, callers(saturated, 0), args.seconds)
+        times["paced"] = run_phase(caller_loop, callers(paced, args.think), args.seconds)
+        report(args, bare, saturated, paced, times, server_doubles(args.database))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
 
 
-def report(args, stats, bare_time, call_time):
-    lat = stats.latency
-    bare_rps = len(lat["bare"]) / bare_time
-    call_requests = sum(len(lat[s]) for s in ("next", "attempt", "form"))
-    doubles = sum(1 for n in stats.claimed.values() if n > 1)
-    print(f"\n{args.tasks} open tasks, {args.callers} callers, gunicorn gthread "
-          f"{args.workers}x{args.threads}, {os.cpu_count()} CPUs shared with the load generator")
-    print(f"{'step':8} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
-    for step in ("bare", "next", "attempt", "form"):
-        v = lat[step]
-        print(f"{step:8} {len(v):7d} {pct(v, 50):8.1f} {pct(v, 95):8.1f} {pct(v, 99):8.1f}")
-    print(f"bare endpoint:      {bare_rps:8.1f} requests/s")
-    print(f"call phase:         {call_requests / call_time:8.1f} requests/s "
-          f"({call_requests / call_time / bare_rps:.2f} of bare)")
-    print(f"next call:          {len(lat['next']) / call_time:8.1f} claims/s "
-          f"({len(lat['next']) / call_time / bare_rps:.2f} of bare)")
-    print(f"calls finished:     {stats.calls / call_time:8.1f} calls/s ({stats.calls} in {call_time:.0f} s)")
-    print(f"double claims:      {doubles}")
-    print(f"errors:             {dict(stats.errors) or 'none'}")
-    p99 = pct(lat["next"], 99)
-    print(f"target p99(next) < 50 ms: {'met' if p99 < 50 else 'NOT met'} ({p99:.1f} ms); "
-          f"throughput >= 1/3 of bare: {'met' if call_requests / call_time >= bare_rps / 3 else 'NOT met'}")
+def server_doubles(url: str) -> int:
+    """Tasks the server handed out more than once: each hand-out writes one call.open audit row."""
+    import psycopg
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        return conn.execute("SELECT count(*) FROM (SELECT object_id FROM audit_event WHERE action = 'call.open'"
+                            " GROUP BY object_id HAVING count(*) > 1) AS d").fetchone()[0]
+
+
+def report(args, bare, saturated, paced, times, doubles_on_server):
+    bare_rps = len(bare.latency["bare"]) / times["bare"]
+    print(f"\n{args.tasks} open tasks, {args.callers} callers, gunicorn gthread {args.workers}x{args.threads}, "
+          f"{os.cpu_count()} CPUs shared with the load generator (load average now {os.getloadavg()[0]:.1f})")
+    print(f"{'phase':10} {'step':8} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    rows = [("bare", bare, "bare")] + [(name, st, step) for name, st in (("saturated", saturated), ("paced", paced))
+                                        for step in ("next", "attempt", "form")]
+    for name, st, step in rows:
+        v = st.latency[step]
+        print(f"{name:10} {step:8} {len(v):7d} {pct(v, 50):8.1f} {pct(v, 95):8.1f} {pct(v, 99):8.1f}")
+    print(f"bare endpoint (saturated):  {bare_rps:8.1f} requests/s")
+    for name, st in (("saturated", saturated), (f"paced {args.think:g} s", paced)):
+        t = times[name.split()[0]]
+        n = sum(len(st.latency[s]) for s in ("next", "attempt", "form"))
+        print(f"calls, {name + ':':13} {n / t:8.1f} requests/s ({n / t / bare_rps:.2f} of bare), "
+              f"{len(st.latency['next']) / t:.1f} claims/s, {st.calls / t:.1f} calls/s finished, "
+              f"errors {dict(st.errors) or 'none'}")
+    doubles = sum(1 for n in saturated.claimed.values() if n > 1)
+    print(f"double claims: {doubles} seen by the callers, {doubles_on_server} in the server's access log")
+    sat_rps = sum(len(saturated.latency[s]) for s in ("next", "attempt", "form")) / times["saturated"]
+    p99 = pct(paced.latency["next"], 99)
+    print(f"targets: p99(next) < 50 ms at {args.callers} paced callers: {'met' if p99 < 50 else 'NOT met'} "
+          f"({p99:.1f} ms); throughput >= 1/3 of bare: {'met' if sat_rps >= bare_rps / 3 else 'NOT met'} "
+          f"({sat_rps / bare_rps:.2f})")
 
 
 if __name__ == "__main__":
