@@ -37,6 +37,7 @@ CLASSIFICATION_LABELS = {
     Classification.CONSISTENT: _l("Consistent"), Classification.SUSPECTED_FALSE: _l("Suspected false record"),
     Classification.LOST_BUT_REACHABLE: _l("Lost but reachable"), Classification.NOT_VERIFIABLE: _l("Not verifiable")}
 ANSWER_LABELS = {Answer.YES: _l("Yes"), Answer.NO: _l("No"), Answer.UNSURE: _l("Not sure")}
+DRIFT_ON_VIEW_LIMIT = 1_000_000
 QUESTIONS = [("hospital_called", _l("Did the hospital call you after discharge?")),
              ("medication_guidance", _l("Were you told how to take your medicines?")),
              ("rehab_guidance", _l("Were you given rehab guidance?"))]
@@ -133,12 +134,15 @@ def show(sample_id):
         AuditSample.region_id == sample.region_id, AuditSample.period_start == sample.period_start,
         AuditSample.period_end == sample.period_end, AuditSample.id != sample.id)
         .order_by(AuditSample.draw_no)).all()
-    drift = population_drift(sample)
+    # Re-reading a huge population on every view would take seconds: above the limit the
+    # auditor asks for it (?drift=1).
+    drift = population_drift(sample) if (sample.population_size <= DRIFT_ON_VIEW_LIMIT
+                                         or request.args.get("drift")) else None
     db.session.commit()
     return render_template("sampling/show.html", sample=sample, records=records, attempts=attempts,
                            checks=checks, others=others, drift=drift,
-                           late=sum(d["late"] for d in drift.values()),
-                           gone=sum(d["gone"] for d in drift.values()))
+                           late=sum(d["late"] for d in (drift or {}).values()),
+                           gone=sum(d["gone"] for d in (drift or {}).values()))
 
 
 @bp.route("/<int:sample_id>/verify", methods=["POST"])

@@ -89,28 +89,31 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
 
 def _store(sample: AuditSample, draws, samples: dict[int, list[int]]) -> None:
     """Set-based writes: one row per stratum (the frozen ids), one per sampled record."""
-    strata = [(sample.id, d.hospital_id, len(d.population), len(d.sample), d.population_digest,
-               d.encoded_population) for d in draws]
-    if db.session.get_bind().dialect.name == "postgresql":
-        _copy_strata(strata)
-    else:
-        db.session.execute(insert(SampleStratum), [dict(zip(STRATUM_COLUMNS, row)) for row in strata])
-    rows = [{"sample_id": sample.id, "hospital_id": h, "discharge_id": did, "position": pos}
-            for h, ids in samples.items() for pos, did in enumerate(ids, start=1)]
-    if rows:
-        db.session.execute(insert(SampledRecord), rows)
+    _bulk_insert(SampleStratum, STRATUM_COLUMNS, [
+        (sample.id, d.hospital_id, len(d.population), len(d.sample), d.population_digest,
+         d.encoded_population) for d in draws])
+    _bulk_insert(SampledRecord, RECORD_COLUMNS, [
+        (sample.id, h, did, pos) for h, ids in samples.items() for pos, did in enumerate(ids, start=1)])
     db.session.flush()
 
 
-STRATUM_COLUMNS = ("sample_id", "hospital_id", "population_size", "sample_size", "population_digest",
-                   "population_ids")
+# (column, PostgreSQL type for binary COPY)
+STRATUM_COLUMNS = (("sample_id", "int4"), ("hospital_id", "int4"), ("population_size", "int4"),
+                   ("sample_size", "int4"), ("population_digest", "varchar"), ("population_ids", "bytea"))
+RECORD_COLUMNS = (("sample_id", "int4"), ("hospital_id", "int4"), ("discharge_id", "int4"), ("position", "int4"))
 
 
-def _copy_strata(strata) -> None:
-    """Binary COPY on the session's own connection (same transaction): an INSERT sends the 80 MB
-    of a 10M city draw hex-encoded, twice the bytes and ~5x the time."""
+def _bulk_insert(model, columns, rows) -> None:
+    """On PostgreSQL a binary COPY on the session's own connection (same transaction): an INSERT
+    sends the 80 MB of a 10M city draw hex-encoded, twice the bytes and ~5x the time."""
+    if not rows:
+        return
+    names = [c for c, _type in columns]
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(model), [dict(zip(names, row)) for row in rows])
+        return
     cursor = db.session.connection().connection.driver_connection.cursor()
-    with cursor.copy(f"COPY sample_stratum ({', '.join(STRATUM_COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(["int4", "int4", "int4", "int4", "varchar", "bytea"])
-        for row in strata:
+    with cursor.copy(f"COPY {model.__tablename__} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([t for _c, t in columns])
+        for row in rows:
             copy.write_row(row)

@@ -153,3 +153,17 @@ def test_verify_button_and_excel_report(world, populate, as_user, draw):
     assert rows[1][:3] == (world.hospital_a.name, 150, 2)
     assert [e.detail["format"] for e in _events("sample.report_export")] == ["xlsx"]
     assert client.get(f"/sampling/{sample.id}/report?format=exe").status_code == 400
+
+
+def test_late_arrivals_are_shown_on_the_sample_page(world, populate, as_user, draw, monkeypatch):
+    populate(world.cardiology, 100)
+    sample = draw(world.county_a)
+    populate(world.cardiology, 7)
+    client = as_user(world.county_auditor)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert "7 discharge(s) of this month arrived late" in client.get(f"/sampling/{sample.id}").get_data(as_text=True)
+    # Above the on-view limit the count is computed only when asked for.
+    monkeypatch.setattr("followup.routes.sampling.DRIFT_ON_VIEW_LIMIT", 10)
+    assert "arrived late" not in client.get(f"/sampling/{sample.id}").get_data(as_text=True)
+    assert "7 discharge(s) of this month arrived late" in client.get(
+        f"/sampling/{sample.id}?drift=1").get_data(as_text=True)
