@@ -168,3 +168,17 @@ def test_two_simultaneous_first_draws_cannot_both_be_draw_one(world, populate, d
         draw(world.county_a)
     db.session.rollback()
     assert len(db.session.scalars(select(AuditSample)).all()) == 1
+
+
+def test_the_system_seed_comes_from_the_csprng_at_the_moment_of_the_draw(world, populate, draw, monkeypatch):
+    import secrets
+    made = []
+
+    def token_bytes(n):
+        made.append(secrets.SystemRandom().randbytes(n))
+        return made[-1]
+    populate(world.cardiology, 10)
+    monkeypatch.setattr("followup.sampling.draw.secrets.token_bytes", token_bytes)
+    assert made == []  # nothing exists before the draw that anyone could read
+    sample = draw(world.county_a, system_seed=None)
+    assert [m.hex() for m in made] == [sample.system_seed]
