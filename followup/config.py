@@ -76,6 +76,8 @@ class Config:
     FOLLOWUP_CLAIM_MINUTES = int(_env("CLAIM_MINUTES", "15"))
     FOLLOWUP_AT_RISK_HOURS = int(_env("AT_RISK_HOURS", "24"))
     FOLLOWUP_CALLBACK_MAX_DAYS = int(_env("CALLBACK_MAX_DAYS", "14"))
+    # How long after the patient's "call me at" time it still overrides calling hours.
+    FOLLOWUP_CALLBACK_GRACE_MINUTES = int(_env("CALLBACK_GRACE_MINUTES", "60"))
 
     # Imports: rows per committed chunk, the run lease, and the largest file accepted (rows).
     IMPORT_CHUNK_ROWS = int(_env("IMPORT_CHUNK_ROWS", "5000"))

@@ -9,15 +9,17 @@ Decisions documented here (the issue leaves them open):
   task is lost to follow-up at once (close_reason "invalid_number"): retrying cannot help.
 - ANSWERED keeps the claim: the caller now fills in the form, and complete_task() ends it.
 - Every attempt, whatever its outcome, counts towards the 3-a-day cap and the lost rule.
-- A callback time the patient asked for wins over calling hours and the retry spacing; it must
-  lie in the future and within FOLLOWUP_CALLBACK_MAX_DAYS.
+- A callback time the patient asked for wins over calling hours and the retry spacing, and a
+  due callback comes before earlier deadlines in the queue; it must lie in the future and within
+  FOLLOWUP_CALLBACK_MAX_DAYS. Missed by more than FOLLOWUP_CALLBACK_GRACE_MINUTES, it no longer
+  overrides calling hours (nobody should be rung at 06:00 for a missed 21:00 callback).
 - Tasks assigned to another caller are held for that caller until they are at risk (due within
   the at-risk window); then anyone in the queue may take them so none lapses."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 
 from ..clock import LOCAL_TZ, as_utc, local
 from ..models import FollowupTask, TaskStatus
@@ -43,6 +45,7 @@ class Policy:
     claim_timeout: timedelta
     at_risk: timedelta
     callback_max: timedelta
+    callback_grace: timedelta
 
 
 def _clock(text: str) -> time:
@@ -81,6 +84,7 @@ def current() -> Policy:
         claim_timeout=timedelta(minutes=cfg["FOLLOWUP_CLAIM_MINUTES"]),
         at_risk=timedelta(hours=cfg["FOLLOWUP_AT_RISK_HOURS"]),
         callback_max=timedelta(days=cfg["FOLLOWUP_CALLBACK_MAX_DAYS"]),
+        callback_grace=timedelta(minutes=cfg["FOLLOWUP_CALLBACK_GRACE_MINUTES"]),
     )
     current_app.extensions["followup_call_policy"] = (key, pol)
     return pol
@@ -88,7 +92,8 @@ def current() -> Policy:
 
 _KEYS = ("FOLLOWUP_CALLING_HOURS", "FOLLOWUP_DAY_PARTS", "FOLLOWUP_RETRY_MINUTES",
          "FOLLOWUP_MAX_ATTEMPTS_PER_DAY", "FOLLOWUP_LOST_MIN_ATTEMPTS", "FOLLOWUP_LOST_MIN_DAYS",
-         "FOLLOWUP_CLAIM_MINUTES", "FOLLOWUP_AT_RISK_HOURS", "FOLLOWUP_CALLBACK_MAX_DAYS")
+         "FOLLOWUP_CLAIM_MINUTES", "FOLLOWUP_AT_RISK_HOURS", "FOLLOWUP_CALLBACK_MAX_DAYS",
+         "FOLLOWUP_CALLBACK_GRACE_MINUTES")
 
 
 # --- calling hours --------------------------------------------------------------------------
@@ -138,24 +143,29 @@ def _next_part_start(t: datetime, pol: Policy) -> datetime:
 
 def callable_at(task: FollowupTask, now: datetime, pol: Policy | None = None) -> datetime | None:
     """When the task may next be dialled (≤ now: callable now); None if it is finished.
-    A patient's own callback time wins over calling hours."""
+    A patient's own callback time wins over calling hours (within the grace period)."""
     pol = pol or current()
     if task.status not in (TaskStatus.OPEN, TaskStatus.CLAIMED):
         return None
-    if task.callback_at is not None:
-        return as_utc(task.callback_at)  # in the past: callable now, whatever the hour
+    if task.callback_at is not None and now <= task.callback_at + pol.callback_grace:
+        return as_utc(task.callback_at)
     start = max(as_utc(now), as_utc(task.next_attempt_at)) if task.next_attempt_at else as_utc(now)
     return next_window_start(start, pol)
+
+
+def callback_due_clause(now: datetime, pol: Policy | None = None):
+    """SQL: the patient asked to be called about now (these go first in the queue)."""
+    pol = pol or current()
+    return FollowupTask.callback_at.between(now - pol.callback_grace, now)
 
 
 def ready_clause(now: datetime, pol: Policy | None = None):
     """SQL twin of callable_at(...) <= now, for the queue query (index friendly)."""
     pol = pol or current()
-    if_due = or_(FollowupTask.next_attempt_at.is_(None), FollowupTask.next_attempt_at <= now)
-    callback_due = and_(FollowupTask.callback_at.is_not(None), FollowupTask.callback_at <= now)
-    if in_calling_hours(now, pol):
-        return and_(if_due, or_(FollowupTask.callback_at.is_(None), callback_due))
-    return callback_due
+    if not in_calling_hours(now, pol):
+        return callback_due_clause(now, pol)
+    # next_attempt_at equals callback_at for a callback, so a future callback is excluded here.
+    return or_(FollowupTask.next_attempt_at.is_(None), FollowupTask.next_attempt_at <= now)
 
 
 def hold_clause(user, now: datetime, pol: Policy | None = None):

@@ -70,7 +70,7 @@ def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
 
 def next_task(user: User, now: datetime) -> FollowupTask | None:
     """Claim the most urgent callable task in the user's queue: tasks assigned to this caller
-    first, then earliest deadline; retry and callback times honoured, within calling hours
+    and due callbacks first, then earliest deadline; retry and callback times honoured, within calling hours
     (a due callback wins over them). None when nothing is callable now."""
     if user.role_enum not in CALLER_ROLES:
         raise NotAllowed("only callers work a queue")
@@ -78,8 +78,12 @@ def next_task(user: User, now: datetime) -> FollowupTask | None:
     release_expired_claims(now, scope=task_filter(user))
     base = (_scoped(user).where(_claimable(), policy.ready_clause(now, pol))
             .order_by(FollowupTask.due_at, FollowupTask.id))
-    mine = _take_first(user, base.where(FollowupTask.assigned_to_id == user.id), now)
-    return mine or _take_first(user, base.where(policy.hold_clause(user, now, pol)), now)
+    # First what must not wait: tasks assigned to this caller, and patients who asked to be
+    # called about now (few rows, found through their own indexes); then the deadline order.
+    first = base.where(policy.hold_clause(user, now, pol),
+                       or_(FollowupTask.assigned_to_id == user.id, policy.callback_due_clause(now, pol)))
+    return (_take_first(user, first, now)
+            or _take_first(user, base.where(policy.hold_clause(user, now, pol)), now))
 
 
 def claim_task(user: User, task_id: int, now: datetime) -> FollowupTask:

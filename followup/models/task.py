@@ -37,6 +37,7 @@ class FollowupTask(db.Model):
         # The deadline watch: abandoned claims, and open tasks by deadline.
         Index("ix_task_status_claimed_at", "status", "claimed_at"),
         Index("ix_task_status_due_at", "status", "due_at"),
+        Index("ix_task_callback_at", "callback_at"),  # due callbacks go first in the queue
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

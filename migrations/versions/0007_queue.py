@@ -21,6 +21,7 @@ def upgrade():
         batch_op.add_column(sa.Column('at_risk_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_task_status_claimed_at', ['status', 'claimed_at'], unique=False)
         batch_op.create_index('ix_task_status_due_at', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_task_callback_at', ['callback_at'], unique=False)
         # The queue indexes gain id: "next call" orders by (due_at, id) and must stop at the first
         # free row, and a day's discharges share one deadline.
         batch_op.drop_index('ix_task_queue_hospital')
@@ -41,6 +42,7 @@ def downgrade():
         batch_op.drop_index('ix_task_queue_hospital')
         batch_op.create_index('ix_task_queue_ward', ['ward_id', 'level', 'status', 'due_at'], unique=False)
         batch_op.create_index('ix_task_queue_hospital', ['hospital_id', 'level', 'status', 'due_at'], unique=False)
+        batch_op.drop_index('ix_task_callback_at')
         batch_op.drop_index('ix_task_status_due_at')
         batch_op.drop_index('ix_task_status_claimed_at')
         batch_op.drop_column('at_risk_at')

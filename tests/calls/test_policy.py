@@ -161,7 +161,8 @@ def test_callable_at(app, db, world, ward_tasks):
     assert policy.callable_at(t, at(21, 9)) == at(21, 17, 30)
     t.callback_at = at(21, 21)
     assert policy.callable_at(t, at(21, 9)) == at(21, 21)
-    assert policy.callable_at(t, at(21, 22)) <= at(21, 22)
+    assert policy.callable_at(t, at(21, 21, 30)) == at(21, 21)  # late, within the grace period
+    assert policy.callable_at(t, at(21, 22, 30)) == at(22, 8, 30)  # missed: calling hours again
 
 
 def test_calling_hours_must_be_well_formed():

@@ -58,6 +58,21 @@ def test_a_callback_time_holds_the_task_until_then_even_within_hours(db, world, 
     assert queueing.next_task(world.nurse, at(21, 15)).id == first.id
 
 
+def test_a_due_callback_comes_before_earlier_deadlines(db, world, ward_tasks):
+    latest = queueing.claim_task(world.nurse, ward_tasks[-1].id, at(21, 9))
+    queueing.record_attempt(world.nurse, latest, Outcome.CALLBACK, at(21, 9, 1), callback_at=at(21, 15))
+    db.session.commit()
+    assert queueing.next_task(world.nurse, at(21, 15, 10)).id == latest.id
+
+
+def test_a_missed_callback_stops_overriding_calling_hours_after_the_grace_period(db, world, ward_tasks):
+    t = queueing.next_task(world.nurse, at(21, 9))
+    queueing.record_attempt(world.nurse, t, Outcome.CALLBACK, at(21, 9, 5), callback_at=at(21, 21))
+    db.session.commit()
+    assert queueing.next_task(world.nurse, at(21, 22, 1)) is None      # 61 min late, outside hours
+    assert queueing.next_task(world.nurse, at(22, 8, 30)).id == t.id   # next morning, in hours
+
+
 def test_a_callback_must_be_in_the_future(db, world, ward_tasks):
     t = queueing.next_task(world.nurse, at(21, 9))
     with pytest.raises(Invalid) as err:
