@@ -156,6 +156,17 @@ def assign_task(head: User, task: FollowupTask, caller: User | None, now: dateti
     return task
 
 
+def set_head_nurse(user: User, on: bool, now: datetime, by: User | None = None) -> User:
+    """Give or take a caller the right to assign tasks of her queue (护士长 / centre lead)."""
+    if on and user.role_enum not in CALLER_ROLES:
+        raise Invalid("only nurses and follow-up-centre staff can lead a queue", field="username")
+    user.is_head_nurse = on
+    db.session.flush()
+    audit.record("user.head_nurse", user=by, object_type="user", object_id=user.id,
+                 detail={"on": on}, now=now)
+    return user
+
+
 def queue_counts(user: User, now: datetime) -> dict:
     """Counts for the queue header, computed from the tasks (never stored)."""
     pol = policy.current()

@@ -239,3 +239,19 @@ def test_only_callers_work_a_queue(db, world, ward_tasks):
     for user in (world.qa, world.hospital_admin, world.county_auditor):
         with pytest.raises(NotAllowed):
             queueing.next_task(user, at(21, 9))
+
+
+def test_the_head_nurse_flag_is_set_from_the_command_line_and_audited(db, world, runner):
+    from sqlalchemy import select
+
+    from followup.models import AuditEvent
+    result = runner.invoke(args=["followup", "head-nurse", world.nurse.username])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert world.nurse.is_head_nurse
+    assert db.session.scalar(select(AuditEvent.object_id).where(AuditEvent.action == "user.head_nurse")) == world.nurse.id
+    assert runner.invoke(args=["followup", "head-nurse", world.qa.username]).exit_code != 0
+    assert runner.invoke(args=["followup", "head-nurse", "nobody"]).exit_code != 0
+    assert runner.invoke(args=["followup", "head-nurse", world.nurse.username, "--off"]).exit_code == 0
+    db.session.expire_all()
+    assert not world.nurse.is_head_nurse
