@@ -14,7 +14,8 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The project root instead of bench/ itself (bench/queue.py would shadow the stdlib's queue).
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from sqlalchemy import func, select, text  # noqa: E402
 

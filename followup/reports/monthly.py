@@ -90,13 +90,13 @@ def _name(wards, wid):
 
 def _trend(hospital_id: int, month: str) -> dict:
     months = [shift(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
-    per_month = {}
-    for mo in months:  # six small indexed queries: simpler than a portable month expression
-        s, e = month_bounds(*parse_month(mo))
-        per_month[mo] = R.satisfaction(_one(hospital_id), s, e).get(hospital_id)
+    bounds = [month_bounds(*parse_month(mo)) for mo in months]
+    rows = R.satisfaction(_one(hospital_id), bounds[0][0], bounds[-1][1],
+                          buckets=[(mo, b[1]) for mo, b in zip(months, bounds)])
+    per_month = {mo: rows.get((hospital_id, mo)) or {} for mo in months}
     return {"months": months,
-            "n": [(per_month[mo] or {}).get("n", 0) for mo in months],
-            "series": {d: [(per_month[mo] or {}).get(d) for mo in months] for d in SATISFACTION_DIMENSIONS},
+            "n": [per_month[mo].get("n", 0) for mo in months],
+            "series": {d: [per_month[mo].get(d) for mo in months] for d in SATISFACTION_DIMENSIONS},
             "current": per_month[month] or {"n": 0, **{d: None for d in SATISFACTION_DIMENSIONS}}}
 
 

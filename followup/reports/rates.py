@@ -12,9 +12,10 @@ Definitions (one place; every page, export and ranking uses them):
 itself (it belongs to no county)."""
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import aliased
 
+from ..clock import local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Hospital, Level, Region, TaskStatus
 from ..models.call import SATISFACTION_DIMENSIONS, HospitalFollowup
@@ -28,6 +29,13 @@ COUNT_FIELDS = ("discharges", "deceased", "eligible", "followed", "on_time", "lo
 RATES = {"followup_rate": "followed", "on_time_rate": "on_time", "ward_rate": "ward_done",
          "ward_on_time_rate": "ward_on_time", "hospital_rate": "hospital_done",
          "hospital_on_time_rate": "hospital_on_time"}
+
+
+def analytic_transaction() -> None:
+    """PostgreSQL's JIT compiles these short aggregate queries for longer than they run (half of a
+    city-wide month, measured in bench/summary.py): off for the rest of this transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
 
 
 def _group_key(group_by: str, hospital_col):
@@ -51,31 +59,6 @@ def _with_group(q, group_by, hospital_col, ward_col=None):
     return q.add_columns(key.label("key")).group_by(key)
 
 
-def _per_discharge(hospital_ids_select, start: date, end: date):
-    """One row per discharge in [start, end): its level outcomes as 0/1 flags."""
-    t = FollowupTask
-    done = t.status == TaskStatus.DONE
-    on_time = and_(done, t.completed_at <= t.due_at)
-
-    def flag(cond):
-        return func.max(case((cond, 1), else_=0))
-    return (
-        select(Discharge.id, Discharge.hospital_id, Discharge.ward_id,
-               case((Discharge.disposition == DISPOSITION_DIED, 1), else_=0).label("died"),
-               flag(done).label("done"), flag(on_time).label("on_time"),
-               flag(t.status == TaskStatus.LOST).label("lost_any"),
-               flag(and_(done, t.level == Level.WARD)).label("ward_done"),
-               flag(and_(on_time, t.level == Level.WARD)).label("ward_on_time"),
-               flag(and_(done, t.level == Level.HOSPITAL)).label("hospital_done"),
-               flag(and_(on_time, t.level == Level.HOSPITAL)).label("hospital_on_time"))
-        .select_from(Discharge).outerjoin(t, t.discharge_id == Discharge.id)
-        .where(Discharge.hospital_id.in_(hospital_ids_select),
-               Discharge.discharge_date >= start, Discharge.discharge_date < end)
-        .group_by(Discharge.id, Discharge.hospital_id, Discharge.ward_id, Discharge.disposition)
-        .subquery("per_discharge")
-    )
-
-
 def with_rates(row: dict) -> dict:
     """Add the rates (0–1, None when nothing is eligible) to a row of counts."""
     eligible = row.get("eligible") or 0
@@ -86,19 +69,40 @@ def with_rates(row: dict) -> dict:
 
 def rates(hospital_ids_select, start: date, end: date, group_by: str = "hospital") -> dict:
     """{key: counts and rates} for discharges dated in [start, end), grouped by ward, hospital,
-    county (region id) or city (region id). Keys with no discharges are absent."""
-    p = _per_discharge(hospital_ids_select, start, end)
-    alive = 1 - p.c.died
-    q = select(
-        func.count().label("discharges"), func.sum(p.c.died).label("deceased"),
-        func.sum(alive).label("eligible"),
-        func.sum(p.c.done).label("followed"), func.sum(p.c.on_time).label("on_time"),
-        func.sum(case((and_(p.c.lost_any == 1, p.c.done == 0), 1), else_=0)).label("lost"),
-        func.sum(p.c.ward_done).label("ward_done"), func.sum(p.c.ward_on_time).label("ward_on_time"),
-        func.sum(p.c.hospital_done).label("hospital_done"),
-        func.sum(p.c.hospital_on_time).label("hospital_on_time"),
-    ).select_from(p)
-    q = _with_group(q, group_by, p.c.hospital_id, p.c.ward_id)
+    county (region id) or city (region id). Keys with no discharges are absent.
+
+    One row per discharge without a GROUP BY per discharge: each level's task is joined on its
+    own (a discharge has at most one task per level)."""
+    analytic_transaction()
+    w, h = aliased(FollowupTask), aliased(FollowupTask)
+    # A task is never due before its discharge day, so earlier months' tasks can be skipped
+    # before the join instead of after it (always true; it only helps the planner).
+    not_before = local_midnight(start)
+
+    def status(t):  # '' when the level has no task (deceased), so the conditions stay two-valued
+        return func.coalesce(t.status, "")
+
+    def done(t):
+        return status(t) == TaskStatus.DONE
+
+    def timely(t):
+        return and_(done(t), func.coalesce(t.completed_at <= t.due_at, False))
+
+    def n(cond):
+        return func.sum(case((cond, 1), else_=0))
+    any_done = or_(done(w), done(h))
+    q = (select(func.count().label("discharges"), n(Discharge.disposition == DISPOSITION_DIED).label("deceased"),
+                n(Discharge.disposition != DISPOSITION_DIED).label("eligible"),
+                n(any_done).label("followed"), n(or_(timely(w), timely(h))).label("on_time"),
+                n(and_(or_(status(w) == TaskStatus.LOST, status(h) == TaskStatus.LOST), ~any_done)).label("lost"),
+                n(done(w)).label("ward_done"), n(timely(w)).label("ward_on_time"),
+                n(done(h)).label("hospital_done"), n(timely(h)).label("hospital_on_time"))
+         .select_from(Discharge)
+         .outerjoin(w, and_(w.discharge_id == Discharge.id, w.level == Level.WARD, w.due_at >= not_before))
+         .outerjoin(h, and_(h.discharge_id == Discharge.id, h.level == Level.HOSPITAL, h.due_at >= not_before))
+         .where(Discharge.hospital_id.in_(hospital_ids_select),
+                Discharge.discharge_date >= start, Discharge.discharge_date < end))
+    q = _with_group(q, group_by, Discharge.hospital_id, Discharge.ward_id)
     out = {}
     for r in db.session.execute(q).mappings():
         row = {f: int(r[f] or 0) for f in COUNT_FIELDS}
@@ -112,18 +116,25 @@ def total(rows: dict) -> dict:
     return with_rates(row)
 
 
-def satisfaction(hospital_ids_select, start: datetime, end: datetime, group_by: str = "hospital") -> dict:
+def satisfaction(hospital_ids_select, start: datetime, end: datetime, group_by: str = "hospital",
+                 buckets: list[tuple[str, datetime]] | None = None) -> dict:
     """{key: {"n": records, "overall": mean, "doctors": mean, ...}} of hospital-level records
     made in [start, end) (aware UTC bounds; use clock.month_bounds). Unanswered dimensions
-    (NULL) are left out of their mean."""
+    (NULL) are left out of their mean. With `buckets` [(label, upper bound), ...] in ascending
+    order, keys are (key, label): one scan for several months."""
+    analytic_transaction()
     h, t = HospitalFollowup, FollowupTask
     cols = [func.count(h.id).label("n")] + [
         func.avg(getattr(h, f"sat_{d}")).label(d) for d in SATISFACTION_DIMENSIONS]
     q = (select(*cols).select_from(h).join(t, t.id == h.task_id)
-         .where(t.hospital_id.in_(hospital_ids_select), h.recorded_at >= start, h.recorded_at < end))
+         .where(t.hospital_id.in_(hospital_ids_select), t.level == Level.HOSPITAL,
+                h.recorded_at >= start, h.recorded_at < end))
+    if buckets:
+        bucket = case(*[(h.recorded_at < upper, label) for label, upper in buckets]).label("bucket")
+        q = q.add_columns(bucket).group_by(bucket)
     q = _with_group(q, group_by, t.hospital_id, t.ward_id)
-    return {r["key"]: {"n": r["n"], **{d: (float(r[d]) if r[d] is not None else None)
-                                       for d in SATISFACTION_DIMENSIONS}}
+    return {((r["key"], r["bucket"]) if buckets else r["key"]):
+            {"n": r["n"], **{d: (float(r[d]) if r[d] is not None else None) for d in SATISFACTION_DIMENSIONS}}
             for r in db.session.execute(q).mappings()}
 
 
