@@ -1,14 +1,18 @@
-"""The authorization matrix, walked over EVERY registered URL rule × every role (and anonymous).
+"""The authorization matrix, walked over EVERY registered URL rule × every role (and anonymous),
+in a world full of hostile text (XSS payloads in patient names, opinions and ledger items).
 
 ALLOW says which roles may use an endpoint. Everyone else must get 401/403/404/405 or the
 redirect to the sign-in page, never data; roles that never see patients never get a patient's
 name or phone from any endpoint. A new route fails this test until it is added to ALLOW: add
-your endpoint there with the roles that need it (that is the review of who may see it)."""
+your endpoint there with the roles that need it (that is the review of who may see it).
+The same walk checks that every HTML page escapes the hostile text and has no inline script."""
+import re
+
 import pytest
 
 from followup.models import Role
 
-from attack_data import ALL_ROLES, ids_for, is_denied, patient_markers, sample_url, walk_rules
+from attack_data import ALL_ROLES, RAW_MARKERS, ids_for, is_denied, patient_markers, sample_url, walk_rules
 
 ANON = "anonymous"
 EVERYONE = frozenset(r.value for r in Role)
@@ -87,13 +91,14 @@ def test_every_registered_route_is_in_the_matrix(app):
 
 
 @pytest.mark.parametrize("who", ALL_ROLES + [ANON])
-def test_roles_outside_an_endpoints_scope_get_nothing(who, hostile_world, as_user, app):
+def test_roles_outside_an_endpoints_scope_get_nothing_and_pages_escape_hostile_text(who, hostile_world,
+                                                                                     as_user, app):
     app.config["PROPAGATE_EXCEPTIONS"] = False  # collect 500s instead of stopping at the first
     world = hostile_world
     ids = ids_for(world)
     role = ANON if who == ANON else getattr(world, who).role
     client = app.test_client() if who == ANON else as_user(getattr(world, who))
-    leaks, errors, checked = [], [], 0
+    leaks, errors, unescaped, checked = [], [], [], 0
     for rule in walk_rules(app):
         if rule.endpoint not in ALLOW or rule.endpoint in ("auth.logout", "account.sign_out_everywhere"):
             continue  # unknown endpoints fail the test above; signing out would end this walk
@@ -104,10 +109,17 @@ def test_roles_outside_an_endpoints_scope_get_nothing(who, hostile_world, as_use
             errors.append((rule.endpoint, resp.status_code))
         if role not in _allowed(rule.endpoint) and not is_denied(resp):
             leaks.append((rule.endpoint, rule.methods - {"HEAD", "OPTIONS"}, resp.status_code))
+        if resp.mimetype == "text/html":
+            unescaped += [(rule.endpoint, m) for m in RAW_MARKERS if m in body]
+            if ">49<" in body:
+                unescaped.append((rule.endpoint, "template expression evaluated"))
+            if any("src=" not in attrs for attrs in re.findall(r"<script([^>]*)>", body)):
+                unescaped.append((rule.endpoint, "inline script"))
         if role in NO_PATIENT or role == ANON:
             seen = [m for m in patient_markers(world) if m in body]
             if seen:
                 leaks.append((rule.endpoint, "patient data", seen))
     assert checked > 20
     assert not errors, f"{who}: server errors {errors}"
+    assert not unescaped, f"{who}: hostile text reached a page unescaped: {unescaped}"
     assert not leaks, f"{who} reached endpoints outside its duties: {leaks}"

@@ -1,12 +1,12 @@
-"""Hostile input rendered and parsed everywhere: XSS payloads in patient names and free text on
-every GET page for every role, SQL injection in every search/filter/sort/page parameter, CSRF on
-every state-changing route, security headers on every response, the upload limit, and the
-Swagger UI under the CSP."""
+"""Hostile input parsed everywhere: SQL injection in every search/filter/sort/page parameter, CSRF
+on every state-changing route, security headers on every response, the upload limit, and the
+Swagger UI under the CSP. (XSS on every page for every role: test_authorization_matrix.py walks
+every route in a world full of payloads and checks the escaping.)"""
 import re
 
 import pytest
 
-from attack_data import ALL_ROLES, RAW_MARKERS, SQLI_PAYLOADS, form_params, ids_for, sample_url, walk_rules
+from attack_data import SQLI_PAYLOADS, form_params, ids_for, sample_url, walk_rules
 
 # Tried on every page besides the parameters its GET forms declare.
 COMMON_PARAMS = ["q", "page", "sort", "order", "ward", "status", "from", "to", "limit", "offset"]
@@ -18,31 +18,7 @@ def _get_pages(app, ids):
             yield rule, sample_url(app, rule, ids)
 
 
-@pytest.mark.parametrize("who", ALL_ROLES)
-def test_xss_payloads_are_escaped_on_every_page_for_every_role(who, hostile_world, as_user, app):
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    client = as_user(getattr(hostile_world, who))
-    ids = ids_for(hostile_world)
-    problems = []
-    for rule, url in _get_pages(app, ids):
-        resp = client.get(url)
-        if resp.status_code >= 500:
-            problems.append((url, resp.status_code))
-        if resp.mimetype != "text/html":
-            continue  # JSON (nosniff) and downloads are not parsed as HTML; exports: test_spreadsheet
-        body = resp.get_data(as_text=True)
-        for marker in RAW_MARKERS:
-            if marker in body:
-                problems.append((url, marker))
-        if ">49<" in body:
-            problems.append((url, "template expression evaluated"))
-        inline = [s for s in re.findall(r"<script([^>]*)>", body) if "src=" not in s]
-        if inline:  # only our own vendored scripts, never inline ones
-            problems.append((url, "inline script"))
-    assert not problems, problems
-
-
-def test_xss_payload_text_reaches_some_page_so_the_check_above_means_something(hostile_world, as_user, app):
+def test_xss_payload_text_reaches_some_page_so_the_escaping_check_means_something(hostile_world, as_user, app):
     client = as_user(hostile_world.qa)
     bodies = "".join(r.get_data(as_text=True) for r in (client.get(url) for _, url in _get_pages(app, ids_for(hostile_world)))
                      if r.mimetype == "text/html")
