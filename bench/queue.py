@@ -46,13 +46,12 @@ def bench_app():
     """The gunicorn entry point: the real app plus the bare endpoint, pool sized for threads."""
     from flask import jsonify
     from followup import create_app
-    from followup.extensions import csrf, db
+    from followup.extensions import db
     from followup.models import Hospital
     threads = int(os.environ.get("BENCH_THREADS", "16"))
     app = create_app({"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 2, "max_overflow": 0}})
 
     @app.route("/bench/bare")
-    @csrf.exempt
     def bare():
         h = db.session.get(Hospital, 1)
         db.session.rollback()
@@ -243,7 +242,7 @@ def main():
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--port", type=int, default=5913)
     ap.add_argument("--answered", type=float, default=0.7, help="share of dials answered")
-    ap.add_argument("--think", type=float, default=1.0,
+    ap.add_argument("--think", type=float, default=2.0,
                     help="paced phase: mean seconds a caller spends before each step (dialling, talking)")
     ap.add_argument("--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/followup_bench_queue")
     ap.add_argument("--skip-build", action="store_true")
