@@ -167,6 +167,13 @@ _EXPIRED_PASSWORD_ENDPOINTS = {"account.index", "auth.logout", "auth.set_languag
 
 
 def init_app(app) -> None:
+    cfg = app.config
+    if cfg["SESSION_COOKIE_SECURE"] and cfg["SESSION_COOKIE_NAME"] == "followup_session" \
+            and not cfg.get("SESSION_COOKIE_DOMAIN") and cfg.get("SESSION_COOKIE_PATH") in (None, "/"):
+        # Over HTTPS the cookie is bound to this exact host and path (ASVS 3.3.1): browsers
+        # refuse a __Host- cookie set by a sibling domain or over plain http.
+        cfg["SESSION_COOKIE_NAME"] = "__Host-followup_session"
+
     @app.before_request
     def _load_user_first():
         """Resolve the session before the view runs, so the loader's own small write (last seen,

@@ -256,3 +256,12 @@ def test_password_age_is_off_by_default(world, app, db):
     db.session.commit()
     client = app.test_client()
     assert _login(client, world.nurse).headers["Location"] == "/"
+
+
+def test_over_https_the_session_cookie_is_host_bound(make_app, world):
+    app = make_app(SESSION_COOKIE_SECURE=True)
+    resp = app.test_client().post("/login", data={"username": "nurse_a", "password": world.PASSWORD},
+                                  base_url="https://localhost")
+    cookie = resp.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-followup_session=") and "Path=/" in cookie and "Domain" not in cookie
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
