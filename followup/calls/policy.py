@@ -180,15 +180,6 @@ def claim_cutoff(now: datetime, pol: Policy | None = None) -> datetime:
     return now - (pol or current()).claim_timeout
 
 
-def claim_expired(task: FollowupTask, now: datetime, pol: Policy | None = None) -> bool:
-    return (task.status == TaskStatus.CLAIMED and task.claimed_at is not None
-            and task.claimed_at < claim_cutoff(now, pol))
-
-
-def at_risk(task: FollowupTask, now: datetime, pol: Policy | None = None) -> bool:
-    return task.is_open and now < task.due_at <= now + (pol or current()).at_risk
-
-
 # --- after a dial ---------------------------------------------------------------------------
 
 def next_retry_at(attempt_times: list[datetime], pol: Policy | None = None) -> datetime:

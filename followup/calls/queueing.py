@@ -70,8 +70,8 @@ def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
 
 def next_task(user: User, now: datetime) -> FollowupTask | None:
     """Claim the most urgent callable task in the user's queue: tasks assigned to this caller
-    and due callbacks first, then earliest deadline; retry and callback times honoured, within calling hours
-    (a due callback wins over them). None when nothing is callable now."""
+    and due callbacks first, then the earliest deadline. Retry times are honoured, and calling
+    hours (a due callback wins over them). None when nothing is callable now."""
     if user.role_enum not in CALLER_ROLES:
         raise NotAllowed("only callers work a queue")
     pol = policy.current()
