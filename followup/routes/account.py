@@ -1,6 +1,7 @@
 """Each user's own account: change password, see and end sessions, new recovery codes."""
 from flask import Blueprint, flash, g, redirect, render_template, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
@@ -18,9 +19,9 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
-    new = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
-    confirm = PasswordField("Repeat the new password", validators=[DataRequired(), EqualTo("new")])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(_l("Repeat the new password"), validators=[DataRequired(), EqualTo("new")])
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -26,10 +26,10 @@ ROLE_CHOICES = [(r.value, _l(r.value)) for r in Role]
 
 
 class ScopeForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
-    hospital = StringField("Hospital code", validators=[Optional(), Length(max=16)])
-    wards = StringField("Ward codes (comma-separated)", validators=[Optional(), Length(max=200)])
-    region = StringField("Region code", validators=[Optional(), Length(max=12)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    hospital = StringField(_l("Hospital code"), validators=[Optional(), Length(max=16)])
+    wards = StringField(_l("Ward codes (comma-separated)"), validators=[Optional(), Length(max=200)])
+    region = StringField(_l("Region code"), validators=[Optional(), Length(max=12)])
 
     def scope(self) -> dict:
         return {"hospital_code": (self.hospital.data or "").strip() or None,
@@ -38,15 +38,15 @@ class ScopeForm(FlaskForm):
 
 
 class NewUserForm(ScopeForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=256)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=256)])
 
 
 class WardForm(FlaskForm):
-    hospital = StringField("Hospital code", validators=[DataRequired(), Length(max=16)])
-    code = StringField("Ward code", validators=[DataRequired(), Length(max=16)])
-    name = StringField("Ward name", validators=[DataRequired(), Length(max=64)])
+    hospital = StringField(_l("Hospital code"), validators=[DataRequired(), Length(max=16)])
+    code = StringField(_l("Ward code"), validators=[DataRequired(), Length(max=16)])
+    name = StringField(_l("Ward name"), validators=[DataRequired(), Length(max=64)])
 
 
 blueprint_only_for(bp, Role.SYS_ADMIN)
