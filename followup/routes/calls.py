@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from .. import audit
@@ -185,7 +186,8 @@ def _call_by(due_at):
 
 
 def _departments(task):
-    return db.session.query(Ward).filter(Ward.hospital_id == task.hospital_id).order_by(Ward.kind, Ward.name).all()
+    """Departments an opinion may concern: the hospital's wards, clinical and functional."""
+    return db.session.scalars(select(Ward).where(Ward.hospital_id == task.hospital_id).order_by(Ward.kind, Ward.name)).all()
 
 
 def _form_context(task, values, errors) -> dict:

@@ -50,6 +50,7 @@ ALLOW: dict[str, frozenset] = {
     "api_calls.assign": CALLERS, "api_calls.record_attempt": CALLERS, "api_calls.claim": CALLERS,
     "api_calls.release": CALLERS,
     "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
+    "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
     # imports (issue 4)
     "imports.index": {Role.HOSPITAL_ADMIN}, "imports.show": {Role.HOSPITAL_ADMIN},
     "imports.progress": {Role.HOSPITAL_ADMIN}, "imports.rejected_csv": {Role.HOSPITAL_ADMIN},
