@@ -29,7 +29,7 @@ def line(**kw):
     (f"{GOOD[:GOOD.rindex(',')]}\n", (1, 0, 0, 0, 1)),                                # missing column
     (f"{GOOD}\n\n\n{line(no='E2')}\n", (2, 2, 0, 0, 0)),                              # empty rows skipped
     ("", (0, 0, 0, 0, 0)),                                                              # header only
-    (f"{GOOD}\n" + line(no="Z1", name="张\x00三") + "\n", (2, 2, 0, 0, 0)),            # NUL byte kept as text
+    (f"{GOOD}\n" + line(no="Z1", name="张\x00三") + "\n", (2, 2, 0, 0, 0)),            # NUL byte dropped
     (f"{GOOD}\n" + line(no="B1", rehab="康" * 400_000) + "\n", (2, 1, 0, 0, 1)),       # a 1 MB field
     (f"{GOOD}\n" + ",".join('="' + v + '"' if i == 0 else v for i, v in enumerate(row(no="0123", id_number="")))
      + "\n", (2, 2, 0, 0, 0)),                                                          # Excel ="0123"
@@ -99,3 +99,8 @@ def test_an_unclosed_quote_is_named_as_such_and_the_swallowed_row_is_not_importe
     assert rej.row_no == 3 and rej.errors[0] == {"field": "_row", "reason": "a quote is not closed: this row "
                                                                           "ran over the lines after it"}
     assert [d.inpatient_no for d in db.session.scalars(select(Discharge))] == ["G1"]
+
+
+def test_control_characters_such_as_nul_are_dropped_from_cells(world, db):
+    imported(world, (HEADER + "\n" + line(name="张\x00三\x07") + "\n").encode())
+    assert db.session.scalar(select(Discharge)).patient.name == "张三"

@@ -101,11 +101,14 @@ class DischargeRowSchema(Schema):
             raise ValidationError(errors)
 
 
+# C0 control characters (NUL included, which PostgreSQL text refuses) other than tab and newline.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10))
+
+
 def load_row(schema: DischargeRowSchema, record: dict) -> tuple[dict | None, list[tuple[str, str]]]:
-    """(clean record, []) or (None, [(field, reason), ...])."""
+    """(clean record, []) or (None, [(field, reason), ...]). Control characters are dropped."""
     try:
-        clean = schema.load({k: (x.isoformat() if isinstance(x, datetime) is False and hasattr(x, "isoformat")
-                                 else x) for k, x in record.items()})
+        clean = schema.load({k: x.translate(_CONTROL) if isinstance(x, str) else x for k, x in record.items()})
     except ValidationError as exc:
         return None, _flatten(exc.messages)
     clean["id_type"] = clean.get("id_type") or "resident"
