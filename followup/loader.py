@@ -55,8 +55,7 @@ def run_batch(batch_id: int, now: datetime | None = None) -> str:
     payload = payload_file(batch_id)
     try:
         source = open_source(batch.source, payload, batch.filename, column_mapping(hospital.id))
-        if source.estimated_rows > cfg["IMPORT_MAX_ROWS"] and \
-                sum(1 for _ in source.rows()) > cfg["IMPORT_MAX_ROWS"]:
+        if source.estimated_rows > cfg["IMPORT_MAX_ROWS"]:
             raise FileError(f"more than {cfg['IMPORT_MAX_ROWS']} rows; split the file")
     except FileError as exc:
         payload.close()

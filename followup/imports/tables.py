@@ -45,17 +45,6 @@ def detect_encoding(stream: BinaryIO, block: int = 1 << 20) -> str:
     raise FileError("cannot decode the file as UTF-8 or GB18030 (" + "; ".join(failures) + ")")
 
 
-def count_data_lines(stream: BinaryIO, block: int = 1 << 20) -> int:
-    """An upper bound on data rows (newlines minus the header), for the progress bar and the cap."""
-    stream.seek(0)
-    n, last = 0, b"\n"
-    while chunk := stream.read(block):
-        n += chunk.count(b"\n")
-        last = chunk[-1:]
-    stream.seek(0)
-    return max(n - 1 + (last != b"\n"), 0)
-
-
 class Table:
     """A header and a stream of (row number as the user sees it, values)."""
 
@@ -76,7 +65,6 @@ class CsvTable(Table):
 
     def __init__(self, stream: BinaryIO):
         self.encoding = detect_encoding(stream)
-        self.estimated_rows = count_data_lines(stream)
         self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
         first = self._text.readline()
         if not first.strip():
@@ -84,6 +72,9 @@ class CsvTable(Table):
         self.delimiter = max(CANDIDATE_DELIMITERS, key=first.count)
         self.headers = next(csv.reader([first], delimiter=self.delimiter))
         self._body_start = self._text.tell()
+        # Records, not lines (cells may hold line breaks): the progress bar and the row cap need
+        # the true count, and the C csv reader counts a million rows in about a second.
+        self.estimated_rows = sum(1 for _ in csv.reader(self._text, delimiter=self.delimiter))
 
     def rows(self, skip: int = 0):
         self._text.seek(self._body_start)
@@ -118,7 +109,11 @@ class XlsxTable(Table):
             raise FileError("the first sheet is empty or its first row (the header) is blank")
         width = max(i for i, v in enumerate(header) if v not in (None, "")) + 1
         self.headers = [str(h) if h is not None else "" for h in header[:width]]
-        self.estimated_rows = max((self._sheet.max_row or 1) - 1, 0)
+        if self._sheet.max_row is None:  # no <dimension> in the sheet: count the rows once
+            self._sheet.reset_dimensions()
+            self.estimated_rows = sum(1 for _ in self._sheet.iter_rows(min_row=2, values_only=True))
+        else:
+            self.estimated_rows = max(self._sheet.max_row - 1, 0)
 
     def rows(self, skip: int = 0):
         width = len(self.headers)
