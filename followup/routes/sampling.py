@@ -9,14 +9,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
                       sampled_record_filter)
+from ..calls.vocabulary import OUTCOME_LABELS
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Discharge, Role
-from ..calls.vocabulary import OUTCOME_LABELS
 from ..models.sample import (Answer, AuditSample, Classification, SampleCallAttempt, SampleCheck,
                              SampledRecord)
 from ..reports.spreadsheet import spreadsheet_response
@@ -121,7 +122,10 @@ def show(sample_id):
     sample = _get_sample_or_404(sample_id)
     records = db.session.scalars(select(SampledRecord).where(
         SampledRecord.sample_id == sample.id, sampled_record_filter(current_user))
-        .join(Discharge).order_by(SampledRecord.hospital_id, SampledRecord.position)).all()
+        .options(selectinload(SampledRecord.hospital),
+                 selectinload(SampledRecord.discharge).selectinload(Discharge.patient),
+                 selectinload(SampledRecord.discharge).selectinload(Discharge.ward))
+        .order_by(SampledRecord.hospital_id, SampledRecord.position)).all()
     attempts = dict(db.session.execute(
         select(SampleCallAttempt.record_id, func.count()).where(
             SampleCallAttempt.record_id.in_([r.id for r in records])).group_by(SampleCallAttempt.record_id)).all())
