@@ -153,6 +153,9 @@ def opinion_filter(user: User):
     return Opinion.hospital_id == user.hospital_id if user.role_enum == Role.QA else false()
 
 
+LEDGER_ROLES = {Role.QA, Role.DEPT_RESPONDER}
+
+
 def ledger_filter(user: User):
     """QA: its hospital's items; a responder: the items assigned to its departments."""
     from .models.opinion import RectificationItem as RI

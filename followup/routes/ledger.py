@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, ledger
-from ..access import get_scoped_or_404, ledger_filter, may_read_opinions
+from ..access import LEDGER_ROLES, get_scoped_or_404, ledger_filter, may_read_opinions
 from ..clock import local_date, utcnow
 from ..extensions import db
 from ..labels import CATEGORY_LABELS, EVENT_LABELS, ITEM_STATUS_LABELS
@@ -29,6 +29,8 @@ RI = RectificationItem
 @bp.route("/")
 @login_required
 def index():
+    if current_user.role_enum not in LEDGER_ROLES:
+        abort(404)
     args = load_or_400(LedgerFilter(), request.args)
     today = local_date(utcnow())
     q = select(RI).where(ledger_filter(current_user))
