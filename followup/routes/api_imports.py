@@ -8,6 +8,7 @@ from flask import g, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from .. import audit
 from ..batches import dispatch_batch, hospital_for_token, receive_bytes
 from ..clock import utcnow
 from ..extensions import csrf, db
@@ -65,6 +66,8 @@ def _accept(data: bytes, source: str | None, filename: str = ""):
         abort(422, message="empty body")
     batch, created = receive_bytes(g.import_hospital, data, source=source, channel="api",
                                    filename=filename, now=utcnow())
+    audit.record("import.api", object_type="import_batch", object_id=batch.id,
+                 detail={"source": batch.source, "new": created})
     db.session.commit()
     if created:
         dispatch_batch(batch)
