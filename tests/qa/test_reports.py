@@ -36,6 +36,8 @@ def test_nurses_and_responders_never_see_the_summary(november, as_user):
         assert c.get("/qa/summary.xlsx?month=2026-11").status_code == 404, user.username
         assert c.get("/qa/opinions").status_code == 404, user.username
         assert c.get("/commission/").status_code == 404, user.username
+        if user is not w.responder:
+            assert c.get("/ledger/").status_code == 404, user.username
 
 
 def test_auditors_see_their_regions_figures_without_patients_words(november, as_user):
