@@ -164,3 +164,12 @@ def test_audit_events_cannot_be_changed_unnoticed(world, db):
         db.session.execute(text("UPDATE audit_event SET action = 'y' WHERE action = 'x.event'"))
         db.session.commit()
         assert not audit.verify_chain()[0]
+
+
+def test_log_injection_in_a_username_stays_one_escaped_field(world, app, as_user, db):
+    forged = "x\r\nauth.login admin OK\u202e\x1b[31m"
+    app.test_client().post("/login", data={"username": forged, "password": "whatever-123"})
+    row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.login_failed"))
+    assert row.detail["username"] == forged[:64] and row.username == ""
+    page = as_user(world.audit_admin).get("/audit/?action=auth.login_failed").get_data(as_text=True)
+    assert "\\r\\nauth.login admin OK" in page and "x\r\nauth.login" not in page  # JSON-escaped, one cell
