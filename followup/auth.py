@@ -180,6 +180,8 @@ def init_app(app) -> None:
         expiry) never shares a transaction with the view's work."""
         from flask import redirect, url_for
         from flask_login import current_user
+        if request.endpoint == "static":
+            return None  # stylesheets and scripts need no session (and no database round trip)
         current_user._get_current_object()
         if session.get("password_expired") and current_user.is_authenticated \
                 and request.endpoint not in _EXPIRED_PASSWORD_ENDPOINTS:
