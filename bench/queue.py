@@ -158,9 +158,18 @@ def login(base: str, username: str):
     return s, token
 
 
+class _Failed:
+    """A request that got no answer (connection reset, timeout): counted, and the caller goes on."""
+    status_code = 0
+
+
 def timed(stats, step, fn):
+    import requests
     t0 = time.perf_counter()
-    r = fn()
+    try:
+        r = fn()
+    except requests.RequestException:
+        return _Failed()
     stats.add(step, time.perf_counter() - t0)
     return r
 
@@ -173,7 +182,7 @@ def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
             stop.wait(rng.uniform(0.5, 1.5) * think)
     while not stop.is_set():
         pause()
-        r = timed(stats, "next", lambda: session.post(f"{base}/api/v1/calls/next"))
+        r = timed(stats, "next", lambda: session.post(f"{base}/api/v1/calls/next", timeout=30))
         if r.status_code != 200:
             stats.errors[f"next {r.status_code}"] += 1
             continue
@@ -188,7 +197,7 @@ def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
         pause()
         r = timed(stats, "attempt", lambda: session.post(
             f"{base}/api/v1/calls/tasks/{task['id']}/attempts",
-            json={"version": task["version"], "outcome": outcome}))
+            json={"version": task["version"], "outcome": outcome}, timeout=30))
         if r.status_code != 201:
             stats.errors[f"attempt {r.status_code}"] += 1
             continue
@@ -197,7 +206,7 @@ def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
             form = ({"condition": "improved", "guidance.medication.given": "true",
                      "guidance.medication.text": "按时服药"} if task["level"] == "ward" else {"sat_overall": "5"})
             r = timed(stats, "form", lambda: session.post(f"{base}/calls/{task['id']}/record",
-                                                           data={**form, "csrf_token": token}))
+                                                           data={**form, "csrf_token": token}, timeout=30))
             if r.status_code != 200:
                 stats.errors[f"form {r.status_code}"] += 1
                 continue
@@ -207,7 +216,7 @@ def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
 
 def bare_loop(base, session, stats, stop):
     while not stop.is_set():
-        r = timed(stats, "bare", lambda: session.get(f"{base}/bench/bare"))
+        r = timed(stats, "bare", lambda: session.get(f"{base}/bench/bare", timeout=30))
         if r.status_code != 200:
             stats.errors[f"bare {r.status_code}"] += 1
 
@@ -257,6 +266,7 @@ def main():
     server = subprocess.Popen(
         [os.path.join(ROOT, ".venv/bin/gunicorn"), "-k", "gthread", "-w", str(args.workers),
          "--threads", str(args.threads), "-b", f"127.0.0.1:{args.port}", "--log-level", "warning",
+         "--keep-alive", "30",  # paced callers pause between steps: keep their connections
          "--chdir", ROOT, "bench.queue:bench_app()"], env=env, start_new_session=True)
     base = f"http://127.0.0.1:{args.port}"
     try:

@@ -237,8 +237,11 @@ def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
     if not d.keep_claim:
         task.claimed_by_id, task.claimed_at = None, None
     db.session.flush()
-    audit.record("call.attempt", user=user, object_type="task", object_id=task.id,
-                 detail={"outcome": str(outcome), "status": task.status}, now=now)
+    if d.close_reason:
+        # A routine dial is its own append-only record (CallAttempt: who, when, outcome); the
+        # audit chain, one global lock per entry, gets the decisions that end a task.
+        audit.record("task.close", user=user, object_type="task", object_id=task.id,
+                     detail={"outcome": str(outcome), "status": task.status, "reason": d.close_reason}, now=now)
     return attempt
 
 

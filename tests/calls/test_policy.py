@@ -128,6 +128,21 @@ def two_numbers(db, world):
     return next(x for x in d.tasks if x.level == "ward")
 
 
+def test_ending_a_task_is_audited_and_a_routine_dial_is_its_own_record(db, world, ward_tasks):
+    from sqlalchemy import select
+
+    from followup.models import AuditEvent
+    from followup.models.call import CallAttempt
+    routine = _dial(world, ward_tasks[0], at(21, 9), Outcome.NO_ANSWER)
+    ended = _dial(world, ward_tasks[1], at(21, 9, 5), Outcome.DECEASED)
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.object_id, AuditEvent.user_id)
+                                .where(AuditEvent.object_type == "task")).all()
+    assert events == [("task.close", ended.id, world.nurse.id)]
+    dials = db.session.execute(select(CallAttempt.task_id, CallAttempt.caller_id, CallAttempt.outcome)
+                               .order_by(CallAttempt.id)).all()
+    assert dials == [(routine.id, world.nurse.id, "no_answer"), (ended.id, world.nurse.id, "deceased")]
+
+
 def test_a_wrong_number_moves_on_to_the_next_number_at_once(world, two_numbers):
     t = two_numbers
     _dial(world, t, at(21, 9), Outcome.WRONG_NUMBER)
