@@ -9,7 +9,7 @@ import tempfile
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from . import jobs
 from .crypto import keys
@@ -48,10 +48,9 @@ def receive(hospital: Hospital, stream: BinaryIO, *, source: str | None, channel
     db.session.flush()
     seq = 0
     while block := stream.read(PART_BYTES):
-        db.session.add(ImportPayloadPart(batch_id=batch.id, seq=seq, data=_seal(block)))
+        # Core inserts, one part at a time: no ORM object keeps a megabyte alive.
+        db.session.execute(insert(ImportPayloadPart).values(batch_id=batch.id, seq=seq, data=_seal(block)))
         seq += 1
-        if seq % 16 == 0:
-            db.session.flush()  # keep at most ~16 MB of parts in the session
     if submit_job:  # the CLI runs the batch itself instead
         jobs.submit(JOB_NAME, batch.id, dedupe_key=f"import:{batch.id}")
     db.session.flush()
@@ -73,10 +72,12 @@ def dispatch_batch(batch: ImportBatch) -> None:
 def payload_file(batch_id: int) -> BinaryIO:
     """The payload as a seekable temporary file (readers need two passes; openpyxl seeks)."""
     out = tempfile.TemporaryFile()
-    parts = db.session.scalars(select(ImportPayloadPart.data).where(ImportPayloadPart.batch_id == batch_id)
-                               .order_by(ImportPayloadPart.seq))
-    for data in parts:
+    seq = 0
+    # One part per query: a plain fetch would hold the whole payload in memory at once.
+    while (data := db.session.scalar(select(ImportPayloadPart.data).where(
+            ImportPayloadPart.batch_id == batch_id, ImportPayloadPart.seq == seq))) is not None:
         out.write(_open(data))
+        seq += 1
     out.seek(0)
     return out
 
