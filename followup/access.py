@@ -11,6 +11,8 @@ from .models import Discharge, FollowupTask, Hospital, Level, Region, Role, User
 CALLER_ROLES = {Role.NURSE, Role.CENTRE_STAFF}
 # Auditors open only the records a sample grants them (see register_discharge_grant).
 AUDITOR_ROLES = {Role.COUNTY_AUDITOR, Role.CITY_AUDITOR}
+# Roles that may open the hospital's discharge records (the /discharges pages).
+HOSPITAL_RECORD_ROLES = (Role.NURSE, Role.CENTRE_STAFF, Role.QA, Role.HOSPITAL_ADMIN)
 # Roles that never see patient-level data at all (separation of duties).
 NO_PATIENT_ROLES = {Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.DEPT_RESPONDER}
 

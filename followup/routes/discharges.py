@@ -6,15 +6,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from .. import audit
-from ..access import discharge_filter, get_discharge_or_404, may_reveal_contact, require_patient_duties
+from ..access import (HOSPITAL_RECORD_ROLES, blueprint_only_for, discharge_filter, get_discharge_or_404,
+                      may_reveal_contact)
 from ..extensions import db
 from ..models import Discharge, Patient, Role, Ward
 from ..schemas.discharge import dump_discharge
 from . import nav
 
 bp = Blueprint("discharges", __name__, url_prefix="/discharges")
-nav("discharges.index", "Discharges",
-    [Role.NURSE, Role.CENTRE_STAFF, Role.QA, Role.HOSPITAL_ADMIN], order=20)
+# The hospital's own record (diagnosis, medicines) is for the hospital's staff. Auditors see a
+# sampled patient through the sampling call screen, which shows only what they need to call.
+blueprint_only_for(bp, *HOSPITAL_RECORD_ROLES)
+nav("discharges.index", "Discharges", HOSPITAL_RECORD_ROLES, order=20)
 
 PAGE_SIZE = 50
 
@@ -22,7 +25,6 @@ PAGE_SIZE = 50
 @bp.route("/")
 @login_required
 def index():
-    require_patient_duties(current_user)
     q = select(Discharge).join(Patient).where(discharge_filter(current_user))
     term = request.args.get("q", "").strip()[:32]
     if term:

@@ -70,7 +70,11 @@ def test_city_sees_a_county_draw_but_not_its_patients(world, populate, as_user, 
     assert city.get(f"/sampling/{sample.id}/records/{rec.id}").status_code == 404
     assert city.get(f"/discharges/{rec.discharge_id}").status_code == 404
     assert city.get(f"/sampling/{sample.id}/report").status_code == 200
-    assert as_user(world.county_auditor).get(f"/discharges/{rec.discharge_id}").status_code == 200
+    county = as_user(world.county_auditor)
+    assert county.get(f"/sampling/{sample.id}/records/{rec.id}").status_code == 200
+    # Even for its own sampled patient, the auditor never opens the hospital's full record
+    # (diagnosis, medicines): the call screen above shows what a verification call needs.
+    assert county.get(f"/discharges/{rec.discharge_id}").status_code == 404
 
 
 def test_another_county_auditor_gets_404_everywhere(world, populate, as_user, draw):

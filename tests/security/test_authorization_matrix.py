@@ -35,9 +35,9 @@ ALLOW: dict[str, frozenset] = {
     "security_admin.reset_second_factor": {Role.SECURITY_ADMIN},
     "audit_log.index": {Role.AUDIT_ADMIN},
     # patient records
-    "discharges.index": HOSPITAL_PATIENT_ROLES | AUDITORS,
-    "discharges.show": HOSPITAL_PATIENT_ROLES | AUDITORS,
-    "discharges.reveal_contact": CALLERS | AUDITORS,
+    "discharges.index": HOSPITAL_PATIENT_ROLES,
+    "discharges.show": HOSPITAL_PATIENT_ROLES,
+    "discharges.reveal_contact": CALLERS,
     # calls (issue 5)
     "calls.queue": CALLERS, "calls.screen": CALLERS, "calls.attempt": CALLERS, "calls.claim": CALLERS,
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
