@@ -14,7 +14,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Role, User
 from ..schemas.calls_api import (AssignIn, AttemptIn, AttemptOut, ClaimedTaskOut, NextOut, QueueArgs,
-                             QueueOut, TaskRowOut, VersionIn)
+                                 QueueOut, TaskRowOut, VersionIn)
 from .api_base import api_login_required
 
 blp = Blueprint("api_calls", __name__, url_prefix="/api/v1/calls",
@@ -50,13 +50,10 @@ def _error(status: int, message: str, **extra):
 
 
 def _errors(*codes):
-    """Document the error answers of an endpoint in the OpenAPI."""
-    names = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 409: "CONFLICT",
-             422: "UNPROCESSABLE_ENTITY"}
-
+    """Document the error answers of an endpoint in the OpenAPI (flask-smorest's components)."""
     def deco(fn):
         for code in codes:
-            fn = blp.alt_response(code, names[code])(fn)
+            fn = blp.alt_response(code, HTTPStatus(code).name)(fn)
         return fn
     return deco
 
