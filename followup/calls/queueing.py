@@ -3,7 +3,7 @@ SQLite: a conditional UPDATE whose row count says who won). Rules come from poli
 from access.task_filter. Functions take `now`, flush, never commit."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit
@@ -186,8 +186,14 @@ def queue_counts(user: User, now: datetime) -> dict:
 
 def queue_page(user: User, now: datetime, limit: int = 50, offset: int = 0) -> list[FollowupTask]:
     """Open and claimed tasks in the user's queue by deadline, discharge and patient loaded."""
-    q = (_scoped(user).where(FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)))
-         .order_by(FollowupTask.due_at, FollowupTask.id).limit(limit).offset(offset)
+    # Each status is read in queue-index order and the two are merged: one IN (open, claimed)
+    # would sort the whole queue (tens of thousands of rows) for every page.
+    parts = [select(FollowupTask.id, FollowupTask.due_at).where(task_filter(user), FollowupTask.status == status)
+             .order_by(FollowupTask.due_at, FollowupTask.id).limit(offset + limit).subquery()
+             for status in (TaskStatus.OPEN, TaskStatus.CLAIMED)]
+    merged = union_all(*(select(p.c.id, p.c.due_at) for p in parts)).subquery()
+    ids = select(merged.c.id).order_by(merged.c.due_at, merged.c.id).limit(limit).offset(offset)
+    q = (select(FollowupTask).where(FollowupTask.id.in_(ids)).order_by(FollowupTask.due_at, FollowupTask.id)
          .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),
                   selectinload(FollowupTask.discharge).selectinload(Discharge.ward)))
     return list(db.session.scalars(q))

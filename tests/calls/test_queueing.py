@@ -206,6 +206,7 @@ def test_queue_counts_and_page(db, world, ward_tasks):
     counts = queueing.queue_counts(world.nurse, now + timedelta(minutes=6))
     assert counts == {"open": 2, "due_today": 1, "at_risk_24h": 1, "overdue": 0, "done_today": 1}
     assert queueing.queue_counts(world.nurse, at(26, 9))["overdue"] == 1
+    queueing.claim_task(world.nurse, ward_tasks[1].id, now)  # claimed tasks stay on the list
     page = queueing.queue_page(world.nurse, now, limit=10)
     assert [p.id for p in page] == [ward_tasks[0].id, ward_tasks[1].id]
     assert queueing.queue_page(world.nurse, now, limit=1, offset=1)[0].id == ward_tasks[1].id
