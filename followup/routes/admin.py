@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .. import audit
@@ -22,7 +23,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 nav("admin.organisations", "Organisations", [Role.SYS_ADMIN], order=80)
 nav("admin.users", "Users", [Role.SYS_ADMIN], order=81)
 
-ROLE_CHOICES = [(r.value, _l(r.value)) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, _l(r.value)) for r in Role]
 
 
 class ScopeForm(FlaskForm):
