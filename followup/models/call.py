@@ -87,7 +87,7 @@ class HospitalFollowup(db.Model):
     task_id: Mapped[int] = mapped_column(ForeignKey("followup_task.id", ondelete="CASCADE"), unique=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempt.id"))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # monthly figures
     sat_overall: Mapped[int | None] = mapped_column(SmallInteger)
     sat_doctors: Mapped[int | None] = mapped_column(SmallInteger)
     sat_nurses: Mapped[int | None] = mapped_column(SmallInteger)

@@ -54,7 +54,8 @@ class Discharge(db.Model):
 
     __table_args__ = (
         UniqueConstraint("hospital_id", "inpatient_no", "discharge_date"),
-        Index("ix_discharge_hospital_date", "hospital_id", "discharge_date"),
+        # Covers the month's population of a hospital (sampling, summaries) as an index-only scan.
+        Index("ix_discharge_population", "hospital_id", "discharge_date", "disposition", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
