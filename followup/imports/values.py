@@ -38,6 +38,8 @@ def normalise_phone(raw: str) -> str:
         # is cached per 7-digit prefix (a 1M-row import would otherwise parse a million times).
         prefix = text[:7]
         if prefix not in _mobile_prefix_verdicts:
+            if len(_mobile_prefix_verdicts) > 200_000:  # bounded: at most a few tens of MB
+                _mobile_prefix_verdicts.clear()
             try:
                 _mobile_prefix_verdicts[prefix] = _parse_phone(text) and None
             except ValueError as exc:
