@@ -1,5 +1,5 @@
 """The hash-chained audit log and the encryption of phone numbers at rest."""
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from followup import audit
 from followup.models import AuditEvent, Patient
@@ -44,3 +44,45 @@ def test_phone_is_encrypted_at_rest_with_blind_index(world, db):
     assert raw.phone_hash and "13812345678" not in raw.phone_hash
     db.session.expire_all()
     assert db.session.get(Patient, d.patient_id).phone == "+8613812345678"
+
+
+def test_audit_events_are_written_with_the_commit_and_dropped_with_a_rollback(world, db):
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    audit.record("test.rolled_back")
+    db.session.rollback()
+    audit.record("test.kept_a")
+    with db.session.begin_nested():  # a savepoint rolled back does not drop the outer events
+        audit.record("test.kept_b")
+    db.session.commit()
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert len(actions) == before + 2 and actions[-2:] == ["test.kept_a", "test.kept_b"]
+    assert audit.verify_chain()[0]
+
+
+def test_concurrent_commits_keep_one_unbroken_chain(make_app, world, db):
+    import threading
+    errors = []
+
+    def worker(n, flask_app):
+        with flask_app.app_context():
+            try:
+                for i in range(10):
+                    audit.record("test.concurrent", object_id=n * 100 + i)
+                    db.session.commit()
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    flask_app = make_app()
+    threads = [threading.Thread(target=worker, args=(n, flask_app)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    db.session.expire_all()
+    n = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "test.concurrent"))
+    assert n == 40
+    ok, _, bad = audit.verify_chain()
+    assert ok, bad
