@@ -4,7 +4,10 @@ Work is first written to the outbox table in the caller's transaction (`submit`)
 rq after the commit (`dispatch`). rq carries only the outbox id, serialised as JSON. Without
 REDIS_URL the same functions run in-process (a thread, or at once in tests). Job functions take
 ids, must be idempotent, and are registered by name with `@job`: nothing else can be run."""
+import functools
+import importlib
 import logging
+import pkgutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -43,11 +46,10 @@ def registered() -> dict:
     return dict(_registry)
 
 
-def _load_job_modules():
-    # Job modules register themselves on import; the worker process needs them all.
-    from . import maintenance  # noqa: F401
-    import importlib
-    import pkgutil
+@functools.cache
+def _load_job_modules() -> None:
+    """Job modules register themselves on import; the worker process needs them all. Once per
+    process: submit() and run_outbox() call this on every job, and the package does not change."""
     for mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{mod.name}")
 
