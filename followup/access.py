@@ -86,12 +86,13 @@ def get_task_or_404(user: User, task_id: int) -> FollowupTask:
 
 
 def may_reveal_contact(user: User) -> bool:
-    """Callers, and auditors for the (sampled) records their scope lets them open at all."""
-    return user.role_enum in CALLER_ROLES | AUDITOR_ROLES
+    """Callers reveal a patient's number (logged). Auditors never open the hospital's record:
+    the sampling call screen shows a sampled patient's number instead."""
+    return user.role_enum in CALLER_ROLES
 
 
 def may_see_name(user: User) -> bool:
-    return user.role_enum in CALLER_ROLES | AUDITOR_ROLES
+    return user.role_enum in CALLER_ROLES
 
 
 # --- masking -------------------------------------------------------------------------------
