@@ -127,12 +127,40 @@ def hospital_for_token(token: str, now: datetime) -> Hospital | None:
     return row.hospital
 
 
+def api_tokens(hospital_id: int) -> list[HospitalApiToken]:
+    """A hospital's tokens, working ones first, newest first."""
+    return list(db.session.scalars(select(HospitalApiToken).where(HospitalApiToken.hospital_id == hospital_id)
+                                   .order_by(HospitalApiToken.revoked_at.is_not(None),
+                                             HospitalApiToken.created_at.desc(), HospitalApiToken.id.desc())))
+
+
+def revoke_api_token(row: HospitalApiToken, now: datetime) -> bool:
+    """The token stops working at once. False when it was revoked already (the first date stays)."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = now
+    db.session.flush()
+    return True
+
+
 # --- column mappings ------------------------------------------------------------------------
 
 def column_mapping(hospital_id: int) -> dict[str, str]:
     rows = db.session.execute(select(HospitalColumnMapping.source_header, HospitalColumnMapping.field)
                               .where(HospitalColumnMapping.hospital_id == hospital_id))
     return dict(rows.all())
+
+
+def column_mapping_rows(hospital_id: int) -> list[HospitalColumnMapping]:
+    return list(db.session.scalars(select(HospitalColumnMapping)
+                                   .where(HospitalColumnMapping.hospital_id == hospital_id)
+                                   .order_by(HospitalColumnMapping.source_header)))
+
+
+def delete_column_mapping(row: HospitalColumnMapping) -> None:
+    """The header falls back to the built-in names (or is ignored) from the next import on."""
+    db.session.delete(row)
+    db.session.flush()
 
 
 def set_column_mapping(hospital: Hospital, source_header: str, field: str) -> HospitalColumnMapping:

@@ -1,19 +1,26 @@
 """Import pages for hospital admins: upload a HIS export, watch its progress, see and download
-the rejected rows (to fix and re-import)."""
+the rejected rows (to fix and re-import); and the HIS integration settings: API tokens and the
+hospital's own column headers."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
 
 from .. import audit
-from ..access import get_import_batch_or_404, import_batch_filter
-from ..batches import dispatch_batch, receive
+from ..access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
+from ..batches import (api_tokens, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
+                       receive, revoke_api_token, set_column_mapping)
 from ..clock import utcnow
 from ..extensions import db
 from ..imports.errors import N_
 from ..loader import rejected_rows
 from ..models import Hospital, Role
-from ..models.imports import ImportBatch, ImportRejectedRow
+from ..models.imports import HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportRejectedRow
 from ..reports.spreadsheet import csv_bytes
 from . import nav
 
@@ -126,3 +133,105 @@ def rejected_csv(batch_id):
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
+
+
+# --- HIS integration: API tokens and column mappings -----------------------------------------
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class TokenForm(FlaskForm):
+    label = StringField(_l("What the token is for"), default="HIS", filters=[_strip],
+                        validators=[DataRequired(), Length(max=64)])
+
+
+class MappingForm(FlaskForm):
+    source_header = StringField(_l("Column header in your export"), filters=[_strip],
+                                validators=[DataRequired(), Length(max=64)])
+    # Not checked against the choices here: set_column_mapping holds the rule and says no.
+    field = SelectField(_l("Means our field"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        from ..imports.headers import FIELD_ALIASES
+        super().__init__(*args, **kwargs)
+        self.field.choices = [SelectChoice("", _("— choose —"))] + [
+            SelectChoice(f, f"{aliases[0]} ({f})") for f, aliases in FIELD_ALIASES.items()]
+
+
+def _integration_page(token_form=None, mapping_form=None):
+    from ..imports.headers import FIELD_ALIASES
+    hospital_id = current_user.hospital_id
+    return render_template("imports/integration.html", hospital=db.session.get(Hospital, hospital_id),
+                           tokens=api_tokens(hospital_id), mappings=column_mapping_rows(hospital_id),
+                           token_form=token_form or TokenForm(), mapping_form=mapping_form or MappingForm(),
+                           aliases=FIELD_ALIASES)
+
+
+@bp.route("/integration")
+@login_required
+def integration():
+    _admin_only()
+    return _integration_page()
+
+
+@bp.route("/integration/tokens", methods=["POST"])
+@login_required
+def create_token():
+    """The clear token is in this one response only (not stored, not cached, not in the session)."""
+    _admin_only()
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _integration_page(token_form=form)
+    row, token = create_api_token(db.session.get(Hospital, current_user.hospital_id), form.label.data, utcnow())
+    audit.record("import.token_created", object_type="hospital_api_token", object_id=row.id)
+    db.session.commit()
+    resp = make_response(render_template("imports/token_created.html", row=row, token=token))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/integration/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    row = import_setting_or_404(current_user, HospitalApiToken, token_id)
+    if revoke_api_token(row, utcnow()):
+        audit.record("import.token_revoked", object_type="hospital_api_token", object_id=row.id)
+        db.session.commit()
+        flash(_("Token %(prefix)s… revoked: it no longer works.", prefix=row.prefix), "success")
+    return redirect(url_for(".integration"))
+
+
+@bp.route("/integration/mappings", methods=["POST"])
+@login_required
+def add_mapping():
+    _admin_only()
+    form = MappingForm()
+    if form.validate_on_submit():
+        try:
+            row = set_column_mapping(db.session.get(Hospital, current_user.hospital_id),
+                                     form.source_header.data, form.field.data)
+        except ValueError:
+            db.session.rollback()
+            form.field.errors.append(_("Choose one of our fields."))
+        else:
+            audit.record("import.mapping_set", object_type="hospital_column_mapping", object_id=row.id,
+                         detail={"header": row.source_header, "field": row.field})
+            db.session.commit()
+            flash(_("From the next import on, the column “%(header)s” is read as %(field)s.",
+                    header=row.source_header, field=f"{field_label(row.field)} ({row.field})"), "success")
+            return redirect(url_for(".integration"))
+    return _integration_page(mapping_form=form)
+
+
+@bp.route("/integration/mappings/<int:mapping_id>/delete", methods=["POST"])
+@login_required
+def delete_mapping(mapping_id):
+    row = import_setting_or_404(current_user, HospitalColumnMapping, mapping_id)
+    header = row.source_header
+    audit.record("import.mapping_deleted", object_type="hospital_column_mapping", object_id=row.id,
+                 detail={"header": header, "field": row.field})
+    delete_column_mapping(row)
+    db.session.commit()
+    flash(_("The mapping of “%(header)s” is deleted.", header=header), "success")
+    return redirect(url_for(".integration"))
