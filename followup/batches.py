@@ -151,6 +151,13 @@ def column_mapping(hospital_id: int) -> dict[str, str]:
     return dict(rows.all())
 
 
+def built_in_field(source_header: str) -> str | None:
+    """The field a header is read as without any mapping (None: ignored unless mapped)."""
+    from .imports.headers import FIELD_ALIASES, normalise_header
+    key = normalise_header(source_header)
+    return next((f for f, aliases in FIELD_ALIASES.items() if key in map(normalise_header, aliases)), None)
+
+
 def column_mapping_rows(hospital_id: int) -> list[HospitalColumnMapping]:
     return list(db.session.scalars(select(HospitalColumnMapping)
                                    .where(HospitalColumnMapping.hospital_id == hospital_id)

@@ -210,3 +210,19 @@ def test_the_page_is_in_chinese_by_default_and_english_on_request(world, as_user
     admin = as_user(world.hospital_admin)
     assert "API 令牌" in admin.get(PAGE).get_data(as_text=True)
     assert "API tokens" in admin.get(PAGE, headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_mapping_a_recognised_header_says_what_it_changes(world, db, as_user):
+    admin = as_user(world.hospital_admin)
+    en = {"Accept-Language": "en"}
+    page = admin.post(f"{PAGE}/mappings", data={"source_header": "患者 姓名", "field": "name"}, headers=en,
+                      follow_redirects=True).get_data(as_text=True)
+    assert ">This header is recognised without a mapping too" in page  # the message
+    assert "(recognised without a mapping too)" in page  # and the note in the list
+    page = admin.post(f"{PAGE}/mappings", data={"source_header": "电话", "field": "name"}, headers=en,
+                      follow_redirects=True).get_data(as_text=True)
+    assert ">Without the mapping this header is read as 联系电话 (phone)" in page
+    assert "(without the mapping: 联系电话)" in page
+    page = admin.post(f"{PAGE}/mappings", data={"source_header": "本人电话", "field": "phone"}, headers=en,
+                      follow_redirects=True).get_data(as_text=True)
+    assert ">This header is" not in page and ">Without the mapping" not in page

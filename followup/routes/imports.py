@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from .. import audit
 from ..access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
-from ..batches import (api_tokens, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
+from ..batches import (api_tokens, built_in_field, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
                        receive, revoke_api_token, set_column_mapping)
 from ..clock import utcnow
 from ..extensions import db
@@ -162,8 +162,10 @@ class MappingForm(FlaskForm):
 def _integration_page(token_form=None, mapping_form=None):
     from ..imports.headers import FIELD_ALIASES
     hospital_id = current_user.hospital_id
+    mappings = column_mapping_rows(hospital_id)
     return render_template("imports/integration.html", hospital=db.session.get(Hospital, hospital_id),
-                           tokens=api_tokens(hospital_id), mappings=column_mapping_rows(hospital_id),
+                           tokens=api_tokens(hospital_id), mappings=mappings,
+                           usual={m.id: built_in_field(m.source_header) for m in mappings},
                            token_form=token_form or TokenForm(), mapping_form=mapping_form or MappingForm(),
                            aliases=FIELD_ALIASES)
 
@@ -220,6 +222,13 @@ def add_mapping():
             db.session.commit()
             flash(_("From the next import on, the column “%(header)s” is read as %(field)s.",
                     header=row.source_header, field=f"{field_label(row.field)} ({row.field})"), "success")
+            usual = built_in_field(row.source_header)
+            if usual == row.field:
+                flash(_("This header is recognised without a mapping too: the mapping changes nothing."), "info")
+            elif usual:
+                flash(_("Without the mapping this header is read as %(field)s: check that your export has no "
+                        "other column for %(mine)s.", field=f"{field_label(usual)} ({usual})",
+                        mine=f"{field_label(row.field)} ({row.field})"), "warning")
             return redirect(url_for(".integration"))
     return _integration_page(mapping_form=form)
 
