@@ -13,6 +13,8 @@ from attack_data import ALL_ROLES, ids_for, sample_url, walk_rules
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_NUMBER = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 RISKY = ("=", "+", "-", "@", "\t", "\r", "\0")
+# The audit export's SHA-256 chain hashes: hex that now and then holds 11 digits in a row.
+DIGEST = re.compile(r"[0-9a-f]{64}")
 # Exports whose purpose is to give back what the uploader sent (they hold the raw rows).
 RAW_BY_DESIGN = {"imports.rejected_csv"}
 
@@ -56,7 +58,8 @@ def test_every_export_is_formula_safe_and_masked(who, hostile_world, as_user, ap
             if risky:
                 problems.append((url, "unneutralised", risky[:3]))
             if rule.endpoint not in RAW_BY_DESIGN:
-                leaked = [t for t in texts if t and (PHONE.search(t) or ID_NUMBER.search(t))]
+                leaked = [t for t in texts if t and not DIGEST.fullmatch(t)
+                          and (PHONE.search(t) or ID_NUMBER.search(t))]
                 if leaked:
                     problems.append((url, "unmasked", leaked[:3]))
     assert not problems, problems
