@@ -134,7 +134,6 @@ def rejected_csv(batch_id):
     return resp
 
 
-
 # --- HIS integration: API tokens and column mappings -----------------------------------------
 
 def _strip(value):
@@ -220,17 +219,24 @@ def add_mapping():
             audit.record("import.mapping_set", object_type="hospital_column_mapping", object_id=row.id,
                          detail={"header": row.source_header, "field": row.field})
             db.session.commit()
-            flash(_("From the next import on, the column “%(header)s” is read as %(field)s.",
-                    header=row.source_header, field=f"{field_label(row.field)} ({row.field})"), "success")
-            usual = built_in_field(row.source_header)
-            if usual == row.field:
-                flash(_("This header is recognised without a mapping too: the mapping changes nothing."), "info")
-            elif usual:
-                flash(_("Without the mapping this header is read as %(field)s: check that your export has no "
-                        "other column for %(mine)s.", field=f"{field_label(usual)} ({usual})",
-                        mine=f"{field_label(row.field)} ({row.field})"), "warning")
+            _flash_mapping_saved(row)
             return redirect(url_for(".integration"))
     return _integration_page(mapping_form=form)
+
+
+def _flash_mapping_saved(row: HospitalColumnMapping) -> None:
+    """Say what the mapping does, and when the header was recognised anyway (as the same field:
+    no effect; as another: the export must not also have a column for the mapped field)."""
+    def named(field):
+        return f"{field_label(field)} ({field})"
+    flash(_("From the next import on, the column “%(header)s” is read as %(field)s.",
+            header=row.source_header, field=named(row.field)), "success")
+    usual = built_in_field(row.source_header)
+    if usual == row.field:
+        flash(_("This header is recognised without a mapping too: the mapping changes nothing."), "info")
+    elif usual:
+        flash(_("Without the mapping this header is read as %(field)s: check that your export has no "
+                "other column for %(mine)s.", field=named(usual), mine=named(row.field)), "warning")
 
 
 @bp.route("/integration/mappings/<int:mapping_id>/delete", methods=["POST"])
