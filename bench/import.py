@@ -93,13 +93,21 @@ def copy_limit(url, path):
         return time.perf_counter() - t
 
 
+def _cpu():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--database", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/followup_bench_import"))
     ap.add_argument("--chunk", type=int, default=5000)
+    ap.add_argument("--processes", type=int, default=os.cpu_count(),
+                    help="worker processes preparing rows (IMPORT_PROCESSES)")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="log the writer's timings")
     args = ap.parse_args()
     url = args.database.replace("postgresql://", "postgresql+psycopg://", 1)
     recreate(url)
@@ -113,10 +121,16 @@ def main():
     key = base64.b64encode(os.urandom(32)).decode()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "FIELD_KEY": key, "INDEX_KEY": key,
                       "JOBS_INLINE_MODE": "sync", "REDIS_URL": None, "IMPORT_CHUNK_ROWS": args.chunk,
+                      "IMPORT_PROCESSES": args.processes,
                       "IMPORT_MAX_ROWS": max(args.rows, 500_000)})
     with app.app_context():
         from flask_migrate import upgrade
         upgrade(revision="heads")
+        if args.verbose:  # after the migrations, whose logging set-up disables other loggers
+            import logging
+            logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
+            for name in ("followup.loader", "followup.staging"):
+                logging.getLogger(name).disabled = False
         from followup.batches import receive
         from followup.clock import utcnow
         from followup.loader import run_batch
@@ -131,6 +145,7 @@ def main():
             batch, _ = receive(h, fh, source=None, channel="cli", filename="his.csv", now=utcnow(), submit_job=False)
         db.session.commit()
         t_receive = time.perf_counter() - t
+        cpu_self, cpu_children = _cpu()
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
@@ -138,6 +153,7 @@ def main():
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - t
+        cpu_self, cpu_children = (a - b for a, b in zip(_cpu(), (cpu_self, cpu_children)))
         db.session.expire_all()
         counts = db.session.get(type(batch), batch.id).counts()
         from sqlalchemy import text
@@ -150,7 +166,10 @@ def main():
     rate, copy_rate = args.rows / seconds, args.rows / copy_s
     print(f"outcome {outcome}: {counts}; tasks created {tasks}")
     print(f"import end to end: {seconds:.1f}s ({t_receive:.1f}s receiving/encrypting the payload) = {rate:,.0f} rows/s")
-    print(f"peak RSS {rss_peak:.0f} MB (before the import {rss_before:.0f} MB)")
+    rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS {rss_peak:.0f} MB (before the import {rss_before:.0f} MB); "
+          f"largest worker process {rss_worker:.0f} MB ({args.processes} workers)")
+    print(f"CPU seconds: importing process {cpu_self:.1f}, worker processes {cpu_children:.1f}")
     print(f"plain COPY into an indexed bare table: {copy_s:.1f}s = {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: 1/{copy_rate / rate:.1f}")
     print(f"same batch again: {again} in {t_again * 1000:.0f} ms")

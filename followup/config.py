@@ -82,4 +82,8 @@ class Config:
     # Imports: rows per committed chunk, the run lease, and the largest file accepted (rows).
     IMPORT_CHUNK_ROWS = int(_env("IMPORT_CHUNK_ROWS", "5000"))
     IMPORT_LEASE_SECONDS = int(_env("IMPORT_LEASE_SECONDS", "120"))
-    IMPORT_MAX_ROWS = int(_env("IMPORT_MAX_ROWS", "500000"))
+    IMPORT_MAX_ROWS = int(_env("IMPORT_MAX_ROWS", "1000000"))
+    # Worker processes preparing rows (validation, encryption) for files of at least
+    # IMPORT_POOL_MIN_ROWS rows; 0 prepares them in the importing process.
+    IMPORT_PROCESSES = int(_env("IMPORT_PROCESSES", str(os.cpu_count() or 1)))
+    IMPORT_POOL_MIN_ROWS = int(_env("IMPORT_POOL_MIN_ROWS", "20000"))

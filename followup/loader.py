@@ -6,7 +6,9 @@ the last commit left it. One runner at a time per batch: a lease on the batch ro
 renewed with conditional UPDATEs; a run that loses it stops without committing. Chunks of one
 hospital are serialised (PostgreSQL advisory lock), so two batches with the same rows cannot
 both insert them; the unique (hospital, 住院号, discharge date) constraint is the last defence."""
+import collections
 import logging
+import multiprocessing
 import queue
 import threading
 import uuid
@@ -20,12 +22,13 @@ from . import audit
 from .batches import column_mapping, drop_payload, payload_file
 from .clock import utcnow
 from .extensions import db
+from .crypto import keys
 from .imports.errors import FileError
-from .imports.rows import DischargeRowSchema, load_row
+from .imports.prepare import ChunkPreparer
 from .imports.sources import open_source
 from .models import Hospital
 from .models.imports import BatchStatus, ImportBatch, ImportRejectedRow
-from .staging import ChunkWriter, Prepared, rejected_row
+from .staging import ChunkWriter, Wards
 
 log = logging.getLogger(__name__)
 
@@ -71,38 +74,102 @@ def run_batch(batch_id: int, now: datetime | None = None) -> str:
 
 
 def _run(batch, hospital, source, owner, lease, now, chunk_rows) -> str:
-    """Validate rows here while a writer thread commits the previous chunk: psycopg releases
-    the GIL while PostgreSQL works, so reading and writing overlap on two cores."""
-    schema = DischargeRowSchema(now=now or utcnow())
+    """Read rows here, prepare chunks (validation, personal data) in worker processes when the
+    file is big enough to pay for them, and commit them in order on a writer thread: psycopg
+    releases the GIL while PostgreSQL works, so reading, preparing and writing overlap."""
+    cfg = current_app.config
     frozen = SimpleNamespace(id=hospital.id, create_unknown_wards=hospital.create_unknown_wards)
-    writer = _WriterThread(ChunkWriter, frozen, batch.id, owner, lease, now, source.id_keys)
-    cursor = batch.rows_done
-    prepared, rejects = [], []
-    read = 0
-    try:
-        for row_no, record, original, problems in source.rows(skip=cursor):
-            cursor += 1
-            if record is None:
-                continue  # a blank line is not a row
-            read += 1
-            clean = None
-            if not problems:
-                clean, problems = load_row(schema, record)
-            if clean is None:
-                rejects.append(rejected_row(row_no, original, problems, source.id_keys))
+    preparer = ChunkPreparer(now=now or utcnow(), keys=keys(), deadline_days=cfg["FOLLOWUP_DEADLINE_DAYS"],
+                             id_keys=source.id_keys, wards=Wards(frozen).ids,
+                             create_unknown_wards=hospital.create_unknown_wards, decoder=source.decoder)
+    processes = cfg["IMPORT_PROCESSES"] if source.estimated_rows - batch.rows_done >= cfg["IMPORT_POOL_MIN_ROWS"] else 0
+    # The pool is forked before the writer thread starts: a fork copies only the calling thread.
+    with Preparing(preparer, processes) as pipeline:
+        writer = _WriterThread(ChunkWriter, frozen, batch.id, owner, lease, now, preparer)
+        cursor = batch.rows_done
+        items, read, alive = [], 0, True
+        try:
+            for row_no, payload in source.rows(skip=cursor):
+                cursor += 1
+                if payload is None:
+                    continue  # a blank line is not a row
+                read += 1
+                items.append((row_no, payload))
+                if read >= chunk_rows:
+                    pipeline.submit(items, (read, cursor))
+                    items, read = [], 0
+                    for chunk, (n, at) in pipeline.ready():
+                        if not (alive := writer.send(chunk, n, at)):
+                            break
+                    if not alive:
+                        break
             else:
-                prepared.append(Prepared(row_no, clean, original))
-            if read >= chunk_rows:
-                if not writer.send(prepared, rejects, read, cursor):
-                    break
-                prepared, rejects, read = [], [], 0
-        else:
-            writer.send(prepared, rejects, read, cursor, final=True)
-    finally:
-        outcome = writer.close()
+                pipeline.submit(items, (read, cursor))
+                done = list(pipeline.drain())
+                for i, (chunk, (n, at)) in enumerate(done):
+                    if not writer.send(chunk, n, at, final=i == len(done) - 1):
+                        break
+        finally:
+            outcome = writer.close()
     if outcome == "completed":
         log.info("import batch %s completed", batch.id)
     return outcome
+
+
+class Preparing:
+    """Chunks prepared in order, by a pool of forked worker processes (`processes` > 0) or right
+    here. At most two chunks per process are in flight, so memory stays bounded."""
+
+    def __init__(self, preparer: ChunkPreparer, processes: int):
+        self.preparer, self.processes = preparer, processes
+        self.pending = collections.deque()
+        self.pool = None
+
+    def __enter__(self):
+        if self.processes:
+            engines = list(db.engines.values())
+            self.pool = multiprocessing.get_context("fork").Pool(
+                self.processes, initializer=_worker_init, initargs=(self.preparer, engines))
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+    def submit(self, items, meta):
+        if self.pool is None:
+            self.pending.append((self.preparer.prepare(items), meta))
+        else:
+            self.pending.append((self.pool.apply_async(_worker_prepare, (items,)), meta))
+
+    def _pop(self):
+        result, meta = self.pending.popleft()
+        return (result if self.pool is None else result.get()), meta
+
+    def ready(self):
+        """The oldest chunks, waiting for them only when too many are in flight."""
+        while self.pending and (len(self.pending) > 2 * max(self.processes, 1) or self.pool is None
+                                or self.pending[0][0].ready()):
+            yield self._pop()
+
+    def drain(self):
+        while self.pending:
+            yield self._pop()
+
+
+_worker_preparer: ChunkPreparer | None = None
+
+
+def _worker_init(preparer, engines):
+    global _worker_preparer
+    _worker_preparer = preparer
+    for engine in engines:  # the parent's connections are not ours to use or close
+        engine.dispose(close=False)
+
+
+def _worker_prepare(items):
+    return _worker_preparer.prepare(items)
 
 
 class _WriterThread:
@@ -142,11 +209,11 @@ class _WriterThread:
             except queue.Empty:
                 return
 
-    def send(self, prepared, rejects, read, cursor, final=False) -> bool:
+    def send(self, chunk, read, cursor, final=False) -> bool:
         """Queue a chunk; False once the writer has stopped (lease lost or error)."""
         while self.thread.is_alive():
             try:
-                self.queue.put(((prepared, rejects, read, cursor), final), timeout=0.5)
+                self.queue.put(((chunk, read, cursor), final), timeout=0.5)
                 return True
             except queue.Full:
                 continue

@@ -1,41 +1,37 @@
-"""Writing one chunk of validated import rows with set-based SQL: the rows go into a temporary
-staging table (COPY on PostgreSQL), then a handful of INSERT … SELECT / UPDATE … FROM statements
-classify them (new, corrected, unchanged), create patients and discharges with pre-allocated
-ids, update corrected contact fields, and add the tasks of new eligible discharges, all in the
-chunk's transaction together with the batch's cursor and counts."""
-import json
+"""Writing one prepared chunk of import rows with set-based SQL, in one transaction together with
+the batch's cursor and counts.
+
+On PostgreSQL, rows that are new stays of new patients (nearly all of a first import) are copied
+straight into their tables with ids reserved beforehand, and their tasks made by one INSERT …
+SELECT. Every other row (a stay we have, a patient we know, and every row on SQLite) goes into a
+temporary staging table, where a handful of INSERT … SELECT / UPDATE … FROM statements classify
+them (new, corrected, unchanged), create patients and discharges, update corrected contact
+fields and add the tasks of new eligible discharges."""
+import collections
+import copy
+import logging
+import time
 import unicodedata
-from dataclasses import dataclass
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import (Column, Date, case, Integer, LargeBinary, MetaData, String, Table, Text, func, insert,
                         literal, select, text, true, union_all, update)
 from sqlalchemy.schema import CreateTable
 
 from . import audit
-from .access import mask_id_number
 from .batches import drop_payload
-from .clock import LOCAL_TZ, utcnow
-from .crypto import blind_index, keys
+from .clock import utcnow
 from .extensions import db
-from .imports.errors import N_
+from .imports.prepare import ChunkPreparer, PreparedChunk, ward_key
 from .models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
 from .models.discharge import DISPOSITION_DIED
 from .models.imports import BatchStatus, ImportBatch, ImportRejectedRow
 from .models.task import OPEN_STATUSES, TaskStatus
 from .models.types import UTCDateTime
-from .patients import set_id_number, set_name, set_phones
-from .scheduling import due_at_for
 
+log = logging.getLogger(__name__)
 _HOSPITAL_LOCK = 7_310_100  # advisory lock namespace: one writing chunk per hospital at a time
-
-
-@dataclass
-class Prepared:
-    row_no: int
-    clean: dict
-    original: dict
 
 
 STAGE = Table(
@@ -70,15 +66,11 @@ class Wards:
         self.hospital = hospital
         self.ids = {}
         for w in db.session.scalars(select(Ward).where(Ward.hospital_id == hospital.id)):
-            self.ids.setdefault(self._key(w.code), w.id)
-            self.ids[self._key(w.name)] = w.id
-
-    @staticmethod
-    def _key(text_):
-        return unicodedata.normalize("NFKC", text_ or "").strip().lower()
+            self.ids.setdefault(ward_key(w.code), w.id)
+            self.ids[ward_key(w.name)] = w.id
 
     def resolve(self, name: str) -> int | None:
-        key = self._key(name)
+        key = ward_key(name)
         if key in self.ids or not self.hospital.create_unknown_wards:
             return self.ids.get(key)
         name = unicodedata.normalize("NFKC", name).strip()
@@ -87,21 +79,19 @@ class Wards:
         return self.ids[key]
 
 
-def rejected_row(row_no, original, problems, id_keys) -> ImportRejectedRow:
-    """The file's own columns, with ID numbers masked (never stored in clear), and the reasons."""
-    safe = {k: (mask_id_number(v) if k in id_keys and v else v) for k, v in original.items()}
-    return ImportRejectedRow(row_no=row_no, original=json.dumps(safe, ensure_ascii=False),
-                             errors=[{"field": f, "reason": r} for f, r in problems])
-
-
 class ChunkWriter:
-    def __init__(self, hospital, batch_id: int, owner: str, lease: timedelta, now: datetime | None, id_keys=()):
+    def __init__(self, hospital, batch_id: int, owner: str, lease: timedelta, now: datetime | None,
+                 preparer: ChunkPreparer):
         self.hospital, self.batch_id, self.owner, self.lease, self.now = hospital, batch_id, owner, lease, now
-        self.id_keys = id_keys
         self.wards = Wards(hospital)
-        self._due = {}
+        # Stages the rows a worker process could not (their ward is created here, in the chunk's
+        # transaction); the workers' ward map is the one this writer starts from.
+        self.preparer = copy.copy(preparer)
+        self.preparer.wards, self.preparer.resolve_ward = self.wards.ids, self.wards.resolve
+        self.grown, self.analyzed_size = 0, None
+        self.seconds = collections.Counter()  # where the writer's time goes, logged at the end
 
-    def write(self, prepared, rejects, read: int, cursor: int, final: bool = False) -> bool:
+    def write(self, chunk: PreparedChunk, read: int, cursor: int, final: bool = False) -> bool:
         """Commit one chunk. False (and nothing written) when this run no longer holds the lease."""
         s = db.session
         t = utcnow()
@@ -117,69 +107,46 @@ class ChunkWriter:
                                           OutboxJob.state == JobState.RUNNING).values(updated_at=t))
         if s.get_bind().dialect.name == "postgresql":
             s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
-        rows, unchanged = self._stage_rows(prepared, rejects)
+        rows, rejects, unchanged = chunk.rows, list(chunk.rejects), chunk.unchanged
+        if chunk.unresolved:
+            staged = self.preparer.stage(chunk.unresolved, rejects)
+            rows, unchanged = rows + staged.rows, unchanged + staged.unchanged
         inserted = updated = 0
         if rows:
             inserted, updated, same = self._apply(rows, self.now or t)
             unchanged += same
         if rejects:
-            s.execute(insert(ImportRejectedRow), [
-                {"batch_id": self.batch_id, "row_no": r.row_no, "original": r.original, "errors": r.errors}
-                for r in rejects])
+            s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects])
         s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
             read=ImportBatch.read + read, inserted=ImportBatch.inserted + inserted,
             updated=ImportBatch.updated + updated, unchanged=ImportBatch.unchanged + unchanged,
             rejected=ImportBatch.rejected + len(rejects)))
         if final:
             self._finish()
-        s.commit()
+        with self._timed("commit"):
+            s.commit()
+        with self._timed("analyze"):
+            self._analyze_when_grown(inserted)
+        if final:
+            log.info("import batch %s: writer seconds %s", self.batch_id,
+                     {k: round(v, 2) for k, v in self.seconds.items()})
         return True
 
-    def _stage_rows(self, prepared, rejects):
-        """Python per row: ward, personal data through patients.py, content hash, due date."""
-        encrypt = keys().encrypt
-        seen, out, unchanged = {}, [], 0
-        for p in prepared:
-            c = p.clean
-            ward_id = self.wards.resolve(c["ward"])
-            if ward_id is None:
-                rejects.append(rejected_row(p.row_no, p.original, [("ward", N_("unknown ward; add it first or let "
-                                                                      "the hospital create new wards on import"))],
-                                            self.id_keys))
-                continue
-            at = c["discharge_at"]
-            day = at.astimezone(LOCAL_TZ).date()
-            person = SimpleNamespace()
-            set_name(person, c["name"])
-            set_phones(person, c["phone"])
-            set_id_number(person, c["id_number"] or None, c["id_type"])
-            content = blind_index(json.dumps(
-                [ward_id, at.isoformat(), c["admission_date"], c["disposition"], c["diagnosis_code"],
-                 c["diagnosis_name"], c["attending_doctor"], c["medicines"], c["rehab_instructions"], c["name"],
-                 c["sex"], c["birth_date"], c["id_type"], person.id_number_hash, c["phone"]],
-                default=str, ensure_ascii=False))
-            key = (c["inpatient_no"], day)
-            if key in seen:
-                first_row, first_content = seen[key]
-                if first_content == content:
-                    unchanged += 1
-                else:
-                    rejects.append(rejected_row(p.row_no, p.original, [(
-                        "inpatient_no", f"same inpatient number and discharge date as row {first_row}, "
-                                        "with different content")], self.id_keys))
-                continue
-            seen[key] = (p.row_no, content)
-            if day not in self._due:
-                self._due[day] = due_at_for(day)
-            out.append((
-                p.row_no, c["inpatient_no"], day, at, c["admission_date"], ward_id, c["disposition"],
-                c["diagnosis_code"], c["diagnosis_name"], c["attending_doctor"], c["medicines"],
-                c["rehab_instructions"], content, self._due[day], person.name, person.name_initials, c["sex"],
-                c["birth_date"], person.id_type, person.id_number_hash, person.id_number_masked,
-                encrypt(person.phone) if person.phone else None, person.phone_hash, person.phone_masked,
-                encrypt(person.other_phones) if person.other_phones else None,
-                person.id_number_hash or f"r{p.row_no}"))
-        return out, unchanged
+    def _analyze_when_grown(self, inserted: int) -> None:
+        """Refresh the planner's statistics once a big import has grown the tables by half.
+        Stale ones (autovacuum lags far behind a bulk load) make PostgreSQL look stays up by the
+        wrong index, filtering thousands of rows per lookup: 50 times slower by the 100,000th row."""
+        if db.session.get_bind().dialect.name != "postgresql":
+            return
+        if self.analyzed_size is None:
+            self.analyzed_size = db.session.scalar(text(
+                "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'discharge'::regclass"))
+        self.grown += inserted
+        if self.grown >= max(5_000, self.analyzed_size // 2):
+            db.session.execute(text("ANALYZE discharge, patient, followup_task"))
+            db.session.commit()
+            self.analyzed_size += self.grown
+            self.grown = 0
 
     def _load_stage(self, conn, rows):
         if conn.dialect.name == "postgresql":
@@ -194,7 +161,84 @@ class ChunkWriter:
             conn.execute(insert(STAGE), [dict(zip(LOADED, r)) for r in rows])
 
     def _apply(self, rows, now) -> tuple[int, int, int]:
+        """(inserted, updated, unchanged). On PostgreSQL the rows that are new stays of new
+        patients (nearly all of a first import) are copied straight into their tables; the
+        rest, and every row on SQLite, go through the staging table."""
         conn = db.session.connection()
+        inserted = 0
+        if conn.dialect.name == "postgresql":
+            with self._timed("classify"):
+                rows, new = self._split_new(conn, rows)
+            with self._timed("insert new"):
+                inserted = self._insert_new(conn, new, now)
+        if not rows:
+            return inserted, 0, 0
+        with self._timed("staged"):
+            new, changed, same = self._apply_staged(conn, rows, now)
+        return inserted + new, changed, same
+
+    @contextmanager
+    def _timed(self, what):
+        t = time.perf_counter()
+        yield
+        self.seconds[what] += time.perf_counter() - t
+
+    def _split_new(self, conn, rows):
+        """(rows for the staging path, rows that are plainly new): a row goes the staging way when
+        its stay is already known, or its ID number names a patient the hospital already has."""
+        cur = conn.connection.driver_connection.cursor()
+        h = self.hospital.id
+        # Index lookups, whatever the statistics say: during a big import they lag far behind the
+        # table, and a plan made for an empty table scans it whole for every chunk.
+        cur.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
+                    "SET LOCAL enable_mergejoin = off")
+        cur.execute("SELECT d.inpatient_no, d.discharge_date FROM unnest(%s::varchar[], %s::date[]) AS s(no, day) "
+                    "JOIN discharge d ON d.hospital_id = %s AND d.inpatient_no = s.no AND d.discharge_date = s.day",
+                    ([r[1] for r in rows], [r[2] for r in rows], h))
+        known_stays = set(cur.fetchall())
+        known_people = set()
+        if hashes := list({r[19] for r in rows if r[19]}):
+            cur.execute("SELECT DISTINCT p.id_number_hash FROM unnest(%s::varchar[]) AS s(h) "
+                        "JOIN patient p ON p.hospital_id = %s AND p.id_number_hash = s.h", (hashes, h))
+            known_people = {x for (x,) in cur}
+        cur.execute("RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin")
+        staged, new = [], []
+        for r in rows:
+            (staged if (r[1], r[2]) in known_stays or r[19] in known_people else new).append(r)
+        return staged, new
+
+    def _insert_new(self, conn, rows, now) -> int:
+        """COPY patients and discharges with ids reserved here, then both tasks of each eligible
+        stay with one INSERT … SELECT over arrays. One patient per key (the ID number's hash, else
+        the row), its contact details from the key's newest row, as the staging path does."""
+        if not rows:
+            return 0
+        h, batch = self.hospital.id, self.batch_id
+        discharge_ids = _reserve_ids(conn, "discharge", len(rows))
+        newest = {r[25]: r for r in rows}  # rows are in file order: the last one of a key wins
+        patient_ids = dict(zip(newest, _reserve_ids(conn, "patient", len(newest))))
+        cur = conn.connection.driver_connection.cursor()
+        with self._timed("copy patients"), _copy(cur, Patient.__table__, _PATIENT_COLUMNS) as (cp, extra):
+            for key, r in newest.items():
+                cp.write_row((patient_ids[key], h, *r[14:25], now, now, *extra))
+        eligible = []
+        with self._timed("copy discharges"), _copy(cur, Discharge.__table__, _DISCHARGE_COLUMNS) as (cp, extra):
+            for r, did in zip(rows, discharge_ids):
+                cp.write_row((did, h, r[5], patient_ids[r[25]], r[1], r[4], r[3], r[2], *r[6:13], batch,
+                              now, now, *extra))
+                if r[6] != DISPOSITION_DIED:
+                    eligible.append((did, r[5], r[13]))
+        cols, extra = _with_defaults(FollowupTask.__table__, _TASK_COLUMNS)
+        with self._timed("insert tasks"):
+            cur.execute(f"INSERT INTO followup_task ({', '.join(cols)}) "
+                        "SELECT s.d, l.level, %s, s.w, %s, s.due, %s, 1" + ", %s" * len(extra) +
+                        " FROM unnest(%s::int[], %s::int[], %s::timestamptz[]) AS s(d, w, due) "
+                        "CROSS JOIN (VALUES ('ward'), ('hospital')) AS l(level)",
+                        (h, str(TaskStatus.OPEN), now, *extra, *(map(list, zip(*eligible)) if eligible
+                                                                  else ([], [], []))))
+        return len(rows)
+
+    def _apply_staged(self, conn, rows, now) -> tuple[int, int, int]:
         discharge_ids = _reserve_ids(conn, "discharge", len(rows))
         keys = list(dict.fromkeys(r[-1] for r in rows))
         patient_ids = dict(zip(keys, _reserve_ids(conn, "patient", len(keys))))
@@ -275,6 +319,36 @@ def _reserve_ids(conn, table: str, n: int) -> list[int]:
     # SQLite: the chunk's first statement took the write lock, so max(id) cannot move under us.
     top = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
     return list(range(top + 1, top + n + 1))
+
+
+_PATIENT_COLUMNS = ("id", "hospital_id", "name", "name_initials", "sex", "birth_date", "id_type", "id_number_hash",
+                    "id_number_masked", "phone", "phone_hash", "phone_masked", "other_phones", "created_at",
+                    "updated_at")
+_DISCHARGE_COLUMNS = ("id", "hospital_id", "ward_id", "patient_id", "inpatient_no", "admission_date", "discharge_at",
+                      "discharge_date", "disposition", "diagnosis_code", "diagnosis_name", "attending_doctor",
+                      "medicines", "rehab_instructions", "content_hash", "import_batch_id", "created_at",
+                      "updated_at")
+_TASK_COLUMNS = ("discharge_id", "level", "hospital_id", "ward_id", "status", "due_at", "created_at", "version")
+
+
+def _with_defaults(table, columns) -> tuple[list[str], list]:
+    """The columns plus every other column that has a Python-side default, and those defaults'
+    values: statements that bypass the ORM must still fill columns added later by other features."""
+    cols, extra = list(columns), []
+    for col in table.columns:
+        if col.name in columns or col.default is None or col.primary_key:
+            continue
+        arg = col.default.arg
+        cols.append(col.name)
+        extra.append(arg(None) if callable(arg) else arg)
+    return cols, extra
+
+
+@contextmanager
+def _copy(cur, table, columns):
+    cols, extra = _with_defaults(table, columns)
+    with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
+        yield cp, extra
 
 
 def _insert_from(conn, table, values: dict, where, from_=None) -> None:

@@ -1,5 +1,7 @@
-"""One interface over every input kind: a Source yields (row number, raw record, original
-columns, problems found while reading) in order, and can skip rows already imported."""
+"""One interface over every input kind. A Source yields (row number, payload) in order, payload
+None for a blank line, and can skip rows already imported; its `decoder` (small and picklable,
+so worker processes can use it) turns a payload into (record, problems found while reading) and,
+for the rejected-rows download, into the row's original columns."""
 import io
 from typing import BinaryIO, Iterator
 
@@ -8,12 +10,43 @@ from .errors import FileError
 from .headers import ColumnMap
 from .tables import ENCODINGS, detect_encoding, open_table
 
-Row = tuple[int, dict | None, dict, list[tuple[str, str]]]  # record None = a blank line
+Row = tuple[int, object]  # (row number, payload); payload None = a blank line
+
+
+class RecordDecoder:
+    """For messages, parsed whole when read: the payload is (record, original, problems)."""
+
+    @staticmethod
+    def decode(payload):
+        return payload[0], payload[2]
+
+    @staticmethod
+    def original(payload):
+        return payload[1]
+
+
+class TableDecoder:
+    """For tables: the payload is (cell values, a problem with the row as a whole or None)."""
+
+    def __init__(self, columns: ColumnMap, text_only: bool = False):
+        self.columns = columns
+        self.extract = columns.extract_text if text_only else columns.extract  # CSV cells are all text
+
+    def decode(self, payload):
+        values, problem = payload
+        record, problems = self.extract(values)
+        if problem:
+            problems.insert(0, ("_row", problem))
+        return record, problems
+
+    def original(self, payload):
+        return self.columns.original(payload[0])
 
 
 class Source:
     estimated_rows = 0
     id_keys: set = set()  # keys of `original` holding ID numbers (masked before storing)
+    decoder = RecordDecoder()
 
     def rows(self, skip: int = 0) -> Iterator[Row]:
         raise NotImplementedError
@@ -28,16 +61,11 @@ class TableSource(Source):
         self.columns = ColumnMap(self.table.headers, mapping)
         self.estimated_rows = self.table.estimated_rows
         self.id_keys = {self.columns.headers[i] for i in self.columns.columns.get("id_number", [])}
+        self.decoder = TableDecoder(self.columns, text_only=self.table.kind == "csv")
 
     def rows(self, skip=0):
         for row_no, values, problem in self.table.rows(skip):
-            if not values:
-                yield row_no, None, {}, []
-                continue
-            record, problems = self.columns.extract(values)
-            if problem:
-                problems.insert(0, ("_row", problem))
-            yield row_no, record, self.columns.original(values), problems
+            yield row_no, ((values, problem) if values else None)
 
     def close(self):
         self.table.close()
@@ -57,9 +85,9 @@ class Hl7Source(Source):
             try:
                 _msg, record = hl7v2.parse_message(text)
             except ValueError as exc:
-                yield i, {}, {"message": text[:60].replace("\r", " ")}, [("_message", str(exc))]
+                yield i, ({}, {"message": text[:60].replace("\r", " ")}, [("_message", str(exc))])
                 continue
-            yield i, record, dict(record), []
+            yield i, (record, dict(record), [])
 
 
 class FhirSource(Source):
@@ -73,7 +101,7 @@ class FhirSource(Source):
 
     def rows(self, skip=0):
         for pos, record, original in self.items[skip:]:
-            yield pos, record, original, []
+            yield pos, (record, original, [])
 
 
 def decode(data: BinaryIO | bytes) -> str:
