@@ -27,17 +27,18 @@ _PATIENT_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumbe
 
 _PLAIN_MOBILE = re.compile(r"^1\d{10}$")
 _PLAIN_LANDLINE = re.compile(r"^0([1-9]\d{1,2})-?(\d{6,8})$")
-_prefix_verdicts: dict[tuple[str, int], str | None] = {}
+_valid_prefixes: set[tuple[str, int]] = set()
 
 
 def normalise_phone(raw: str) -> str:
     """One number → E.164. Mobiles, landlines with area code, +86/0086 forms, full-width digits."""
     text = unicodedata.normalize("NFKC", raw).strip()
-    # Speed: phonenumbers decides a CN number by its leading digits and its length (its patterns
-    # leave the last four digits free), so for the two forms HIS exports nearly always use, a
-    # plain mobile and 0AAA-NNNNNNN, its verdict is cached per (all but the last 4 digits,
-    # length): a 1M-row import would otherwise parse a million times. A test holds the cache
-    # to phonenumbers' own verdicts.
+    # Speed: phonenumbers finds a CN number valid by its leading digits and its length (its
+    # patterns leave the last four digits free), so for the two forms HIS exports nearly always
+    # use, a plain mobile and 0AAA-NNNNNNN, a valid verdict is cached per (all but the last 4
+    # digits, length): a 1M-row import would otherwise parse a million times. Anything else,
+    # and every number not known valid, is parsed in full, so errors keep their exact reasons.
+    # A test holds the cache to phonenumbers' own verdicts.
     if _PLAIN_MOBILE.match(text):
         digits = text
     elif m := _PLAIN_LANDLINE.match(text):
@@ -45,15 +46,12 @@ def normalise_phone(raw: str) -> str:
     else:
         return _parse_phone(text)
     key = (digits[:-4], len(digits))
-    if key not in _prefix_verdicts:
-        if len(_prefix_verdicts) > 200_000:  # bounded: at most a few tens of MB
-            _prefix_verdicts.clear()
-        try:
-            _prefix_verdicts[key] = _parse_phone(digits) and None
-        except ValueError as exc:
-            _prefix_verdicts[key] = str(exc)
-    if _prefix_verdicts[key]:
-        raise ValueError(_prefix_verdicts[key])
+    if key not in _valid_prefixes:
+        e164 = _parse_phone(digits)  # raises for an invalid number
+        if len(_valid_prefixes) > 200_000:  # bounded: at most a few tens of MB
+            _valid_prefixes.clear()
+        _valid_prefixes.add(key)
+        return e164
     return "+86" + digits.removeprefix("0")
 
 

@@ -1,0 +1,157 @@
+"""The bulk-import fast paths hold to the slow ones they stand in for: FastRowLoader to the
+marshmallow row schema, the cached phone verdicts to phonenumbers, the CSV cell extraction to
+the general one, and a batch prepared by worker processes to one prepared in-process."""
+import random
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from followup.batches import receive_bytes
+from followup.clock import utcnow
+from followup.imports import values as v
+from followup.imports.headers import ColumnMap
+from followup.imports.rows import DischargeRowSchema, FastRowLoader, load_row
+from followup.models import Discharge, FollowupTask, Patient, Ward
+from followup.models.imports import ImportBatch
+from tests.import_files import CN_HEADERS, ID_MALE, csv_bytes, row
+
+NOW = datetime(2026, 11, 20, 4, 0, tzinfo=timezone.utc)
+
+# Cell values per field, clean and not: every kind of problem the schema knows, and the forms
+# the fast path must hand back to it (control characters, blanks, Excel-typed cells, overlong text).
+CELLS = {
+    "inpatient_no": ["ZY1", "ZY0001", "", "  ", "Z" * 33, "ZY\x00"],
+    "name": ["张三", "欧阳娜娜", "", "名" * 65, "李\x07四"],
+    "sex": ["男", "女", "1", "2", "0", "9", "未知", "", " ", "M", "x"],
+    "birth_date": ["1960-05-01", "1960/5/1", "19600501", "", "2030-01-01", "05/01/1960", "1960-02-30",
+                   datetime(1960, 5, 1)],
+    "id_type": ["", "身份证", "居民身份证", "护照", "passport", "what"],
+    "id_number": ["", "  ", ID_MALE, ID_MALE.lower(), "110105491231002", "110105194912310021", "E12345678",
+                  "ab", "11010519491231002X"],
+    "phone": ["13800138000", "13800138000, 0635-8278001", "0635-8278001", "010-12345678",
+              "12345678901", "400-820-8820", "", "13800138000x", "1380013800\x01", "00861380013800"],
+    "admission_date": ["2026-11-01", "", "2026-11-15", "2026-11-21", "2026年11月1日", "bad"],
+    "discharge_at": ["2026-11-10 10:30", "2026-11-10", "2026-11-10T02:30:00Z", "2026-12-30 10:00", "",
+                     "01/02/2026", "2026-11-10 25:00", datetime(2026, 11, 10, 9, 0)],
+    "ward": ["心内科", "", "科" * 65],
+    "diagnosis_code": ["I10.x00", "", "X" * 17],
+    "diagnosis_name": ["高血压病", ""],
+    "disposition": ["1", "5", "死亡", "医嘱离院", "", "7"],
+    "attending_doctor": ["李医生", ""],
+    "medicines": ["阿司匹林 100mg qd\n阿托伐他汀 20mg qn", ""],
+    "rehab_instructions": ["低盐饮食", "", "a\tb"],
+}
+
+
+@st.composite
+def records(draw):
+    record = {}
+    for field, cells in CELLS.items():
+        if draw(st.integers(0, 19)) == 0:
+            continue  # the column is missing from the file
+        record[field] = draw(st.sampled_from(cells))
+    if draw(st.integers(0, 49)) == 0:
+        record["unexpected"] = "x"
+    return record
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records())
+def test_the_fast_row_loader_returns_what_the_schema_returns_or_defers_to_it(record):
+    fast = FastRowLoader(NOW).load(dict(record))
+    clean, problems = load_row(DischargeRowSchema(now=NOW), dict(record))
+    if fast is not None:
+        assert problems == [] and fast == clean
+    # and the fast path is not a path nobody takes: see the next test
+
+
+def test_the_fast_row_loader_takes_the_plain_rows_of_a_his_export():
+    loader = FastRowLoader(NOW)
+    columns = ColumnMap(CN_HEADERS)
+    rows = [row(no=f"ZY{i}", phone=p, id_number=i_d, disposition=d)
+            for i, (p, i_d, d) in enumerate([("13800138000", ID_MALE, "1"), ("0635-8278001", "", "5"),
+                                              ("13800138000, 010-12345678", "", "医嘱离院")])]
+    for values in rows:
+        record, problems = columns.extract_text(values)
+        assert not problems and loader.load(record) == load_row(DischargeRowSchema(now=NOW), record)[0]
+
+
+def test_csv_cell_extraction_matches_the_general_extraction():
+    columns = ColumnMap(CN_HEADERS + ["电话"])
+    rnd = random.Random(7)
+    cells = ["", " ", "x", " 138 ", '="0123"', '=" 1 "', "a,b", "\n", "1.0"]
+    for _ in range(2000):
+        values = [rnd.choice(cells) for _ in range(len(CN_HEADERS) + rnd.choice((1, 1, 1, 0, 2)))]
+        assert columns.extract_text(values) == columns.extract(values)
+
+
+def _phonenumbers_verdict(text):
+    try:
+        return v._parse_phone(text)
+    except ValueError as exc:
+        return f"error: {exc}"
+
+
+def _fast_verdict(text):
+    try:
+        return v.normalise_phone(text)
+    except ValueError as exc:
+        return f"error: {exc}"
+
+
+def test_cached_phone_verdicts_agree_with_phonenumbers_number_by_number():
+    """The cache assumes phonenumbers' CN patterns leave the last four digits free: checked
+    here on fresh numbers under every mobile prefix block and a sample of area codes."""
+    rnd = random.Random(11)
+    v._valid_prefixes.clear()
+    numbers = [f"1{rnd.randrange(10**10):010d}" for _ in range(3000)]
+    areas = ["10", "20", "21", "22", "23", "24", "25", "27", "28", "29"] + [str(a) for a in range(310, 1000, 7)]
+    numbers += [f"0{rnd.choice(areas)}{'-' if rnd.random() < .5 else ''}{rnd.randrange(10**7):0{n}d}"
+                for n in (7, 8) for _ in range(3000)]
+    numbers += [n[:-4] + f"{rnd.randrange(10**4):04d}" for n in numbers[:3000]]  # same prefix, other tails
+    for n in numbers:
+        assert _fast_verdict(n) == _phonenumbers_verdict(n), n
+
+
+def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_in_process(
+        world, db, app, make_app):
+    """Same rows, one batch per mode (different hospitals): identical counts, rejections and tasks.
+    The rows include a new ward (created by the writer, not the workers), repeats and errors."""
+    world.hospital_b.create_unknown_wards = True
+    db.session.commit()
+    rows = []
+    for i in range(300):
+        rows.append(row(no=f"P{i:04d}", id_number="" if i % 3 else ID_MALE, phone=f"138{i:08d}",
+                        ward="新科室" if i == 150 else "心内科", disposition="5" if i % 10 == 0 else "1"))
+    rows += [rows[5], row(no="P0006", name="别人"), row(no="BAD", discharged="2030-01-01")]
+    data = csv_bytes(rows)
+    results = {}
+    for hospital, processes in ((world.hospital_a, 0), (world.hospital_b, 2)):
+        app.config.update(IMPORT_PROCESSES=processes, IMPORT_POOL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=40)
+        if hospital is world.hospital_a:
+            hospital.create_unknown_wards = True
+            db.session.commit()
+        batch, _ = receive_bytes(hospital, data, source=None, channel="cli", now=utcnow(), submit_job=False)
+        db.session.commit()
+        from followup.loader import run_batch
+        assert run_batch(batch.id, now=NOW) == "completed"
+        db.session.expire_all()
+        b = db.session.get(ImportBatch, batch.id)
+        results[processes] = dict(
+            counts=(b.read, b.inserted, b.updated, b.unchanged, b.rejected),
+            discharges=db.session.scalar(select(func.count()).select_from(Discharge)
+                                         .where(Discharge.hospital_id == hospital.id)),
+            patients=db.session.scalar(select(func.count()).select_from(Patient)
+                                       .where(Patient.hospital_id == hospital.id)),
+            tasks=db.session.scalar(select(func.count()).select_from(FollowupTask)
+                                    .where(FollowupTask.hospital_id == hospital.id)),
+            new_ward=db.session.scalar(select(func.count()).select_from(Ward)
+                                       .where(Ward.hospital_id == hospital.id, Ward.name == "新科室")))
+    assert results[0] == results[2]
+    assert results[2]["counts"] == (303, 300, 1, 1, 1)  # P0006 again with another name: a correction
+    assert results[2]["tasks"] == 2 * 270 and results[2]["new_ward"] == 1
+    # ID_MALE on every third row: one patient for those 100 stays, one per row for the rest
+    assert results[2]["patients"] == 200 + 1
