@@ -28,10 +28,11 @@ class Patient(db.Model):
     """A person as one hospital knows them. Phones are encrypted; the ID number is kept only as a
     keyed hash (for matching) and a mask (for display)."""
 
+    # Also serves lookups by hospital alone (migration 0010 dropped the index on hospital_id).
     __table_args__ = (Index("ix_patient_hospital_id_hash", "hospital_id", "id_number_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
     name: Mapped[str] = mapped_column(String(64))
     name_initials: Mapped[str] = mapped_column(String(32), default="")  # pinyin initials, for search
     sex: Mapped[str] = mapped_column(String(1), default="0")

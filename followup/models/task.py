@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -27,6 +27,10 @@ class TaskStatus(StrEnum):
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
+def _where(condition: str) -> dict:
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class FollowupTask(db.Model):
     __table_args__ = (
         UniqueConstraint("discharge_id", "level"),
@@ -35,9 +39,12 @@ class FollowupTask(db.Model):
         Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at", "id"),
         Index("ix_task_queue_ward", "ward_id", "level", "status", "due_at", "id"),
         # The deadline watch: abandoned claims, and open tasks by deadline.
-        Index("ix_task_status_claimed_at", "status", "claimed_at"),
+        # Partial where a new task leaves the column empty: a bulk import of 2M tasks then adds
+        # nothing to them, and every query that reads them names a value (migration 0010).
+        Index("ix_task_status_claimed_at", "status", "claimed_at", **_where("claimed_at IS NOT NULL")),
         Index("ix_task_status_due_at", "status", "due_at"),
-        Index("ix_task_callback_at", "callback_at"),  # due callbacks go first in the queue
+        Index("ix_task_callback_at", "callback_at", **_where("callback_at IS NOT NULL")),  # callbacks go first
+        Index("ix_followup_task_assigned_to_id", "assigned_to_id", **_where("assigned_to_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,7 +55,7 @@ class FollowupTask(db.Model):
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
