@@ -95,7 +95,24 @@ def copy_limit(url, path):
 
 def _cpu():
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime, _postgres_cpu()
+
+
+def _postgres_cpu():
+    """CPU seconds used so far by the local PostgreSQL server's processes (0 if not local).
+    Exited backends are not counted, so the import's own connections must still be open."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/comm") as fh:
+                if fh.read().strip() != "postgres":
+                    continue
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -145,7 +162,7 @@ def main():
             batch, _ = receive(h, fh, source=None, channel="cli", filename="his.csv", now=utcnow(), submit_job=False)
         db.session.commit()
         t_receive = time.perf_counter() - t
-        cpu_self, cpu_children = _cpu()
+        cpu_before = _cpu()
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
@@ -153,7 +170,7 @@ def main():
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - t
-        cpu_self, cpu_children = (a - b for a, b in zip(_cpu(), (cpu_self, cpu_children)))
+        cpu_self, cpu_children, cpu_pg = (a - b for a, b in zip(_cpu(), cpu_before))
         db.session.expire_all()
         counts = db.session.get(type(batch), batch.id).counts()
         from sqlalchemy import text
@@ -169,7 +186,8 @@ def main():
     rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS {rss_peak:.0f} MB (before the import {rss_before:.0f} MB); "
           f"largest worker process {rss_worker:.0f} MB ({args.processes} workers)")
-    print(f"CPU seconds: importing process {cpu_self:.1f}, worker processes {cpu_children:.1f}")
+    print(f"CPU seconds: importing process {cpu_self:.1f}, worker processes {cpu_children:.1f}, "
+          f"PostgreSQL {cpu_pg:.1f} (all local postgres processes, the benchmark's connections included)")
     print(f"plain COPY into an indexed bare table: {copy_s:.1f}s = {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: 1/{copy_rate / rate:.1f}")
     print(f"same batch again: {again} in {t_again * 1000:.0f} ms")

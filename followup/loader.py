@@ -82,7 +82,10 @@ def _run(batch, hospital, source, owner, lease, now, chunk_rows) -> str:
     preparer = ChunkPreparer(now=now or utcnow(), keys=keys(), deadline_days=cfg["FOLLOWUP_DEADLINE_DAYS"],
                              id_keys=source.id_keys, wards=Wards(frozen).ids,
                              create_unknown_wards=hospital.create_unknown_wards, decoder=source.decoder)
-    processes = cfg["IMPORT_PROCESSES"] if source.estimated_rows - batch.rows_done >= cfg["IMPORT_POOL_MIN_ROWS"] else 0
+    # Worker processes only where forking is safe: in a process's main thread (an rq work horse,
+    # the CLI), never from a web server's thread (the embedded default runs jobs there).
+    big = source.estimated_rows - batch.rows_done >= cfg["IMPORT_POOL_MIN_ROWS"]
+    processes = cfg["IMPORT_PROCESSES"] if big and threading.current_thread() is threading.main_thread() else 0
     # The pool is forked before the writer thread starts: a fork copies only the calling thread.
     with Preparing(preparer, processes) as pipeline:
         writer = _WriterThread(ChunkWriter, frozen, batch.id, owner, lease, now, preparer)
