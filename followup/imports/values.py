@@ -15,6 +15,11 @@ from .errors import N_
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
+def _nfkc(text: str) -> str:
+    """NFKC (full-width digits and punctuation → ASCII); ASCII text is its own NFKC form."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
 # --- phone numbers --------------------------------------------------------------------------
 
 # Separators between several numbers in one cell. Single spaces stay: "138 0013 8000" is one number.
@@ -32,7 +37,7 @@ _valid_prefixes: set[tuple[str, int]] = set()
 
 def normalise_phone(raw: str) -> str:
     """One number → E.164. Mobiles, landlines with area code, +86/0086 forms, full-width digits."""
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = _nfkc(raw).strip()
     # Speed: phonenumbers finds a CN number valid by its leading digits and its length (its
     # patterns leave the last four digits free), so for the two forms HIS exports nearly always
     # use, a plain mobile and 0AAA-NNNNNNN, a valid verdict is cached per (all but the last 4
@@ -75,7 +80,7 @@ def _parse_phone(text: str) -> str:
 def normalise_phones(cell: str) -> tuple[list[str], list[str]]:
     """All numbers in a cell → (valid E.164 numbers without repeats, reasons for the bad ones)."""
     good, bad = [], []
-    for part in _PHONE_SPLIT.split(unicodedata.normalize("NFKC", cell or "")):
+    for part in _PHONE_SPLIT.split(_nfkc(cell or "")):
         part = part.strip()
         if not part:
             continue
@@ -119,7 +124,7 @@ def normalise_resident_id(raw: str) -> str:
     15-digit numbers (issued before 1999) are accepted and upgraded the standard way: insert
     "19" before the 2-digit birth year and compute the check digit. The same person then
     matches across old and new records. An unknown region code is not an error: codes change."""
-    text = unicodedata.normalize("NFKC", raw).strip().upper().replace(" ", "")
+    text = _nfkc(raw).strip().upper().replace(" ", "")
     if len(text) == 15 and text.isdigit():
         body = text[:6] + "19" + text[6:]
         text = body + ric.calc_check_digit(body + "0")
@@ -177,7 +182,7 @@ def parse_datetime(raw, *, date_only: bool = False):
         return value.astimezone(LOCAL_TZ).date() if date_only else value
     if isinstance(raw, date):
         return raw if date_only else datetime.combine(raw, time.min, LOCAL_TZ)
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    text = _nfkc(str(raw)).strip()
     if _AMBIGUOUS.match(text):
         raise ValueError(N_("ambiguous date order; write year first, e.g. 2024-01-05"))
     if text.isdigit() and len(text) <= 5:

@@ -73,7 +73,7 @@ class Discharge(db.Model):
     attending_doctor: Mapped[str] = mapped_column(String(64), default="")
     medicines: Mapped[str] = mapped_column(Text, default="")  # 出院带药, one per line
     rehab_instructions: Mapped[str] = mapped_column(Text, default="")  # 康复指导
-    import_batch_id: Mapped[int | None] = mapped_column(index=True)
+    import_batch_id: Mapped[int | None] = mapped_column()  # the batch that created it (not indexed: never queried by)
     content_hash: Mapped[str | None] = mapped_column(String(64))  # of the imported row, to spot changes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -13,8 +13,8 @@ from ..calls import CallError, Conflict, Invalid, queueing
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Role, User
-from ..schemas.calls_api import (AssignIn, AttemptIn, AttemptOut, ClaimedTaskOut, NextOut, QueueArgs,
-                                 QueueOut, TaskRowOut, VersionIn)
+from ..schemas.calls_api import (AssignIn, AttemptIn, AttemptOut, CallErrorOut, ClaimedTaskOut, NextOut,
+                                 QueueArgs, QueueOut, TaskRowOut, VersionIn)
 from .api_base import api_login_required
 
 blp = Blueprint("api_calls", __name__, url_prefix="/api/v1/calls",
@@ -53,7 +53,7 @@ def _errors(*codes):
     """Document the error answers of an endpoint in the OpenAPI (flask-smorest's components)."""
     def deco(fn):
         for code in codes:
-            fn = blp.alt_response(code, HTTPStatus(code).name)(fn)
+            fn = blp.alt_response(code, schema=CallErrorOut, description=HTTPStatus(code).phrase)(fn)
         return fn
     return deco
 

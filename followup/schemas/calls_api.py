@@ -100,3 +100,15 @@ class AttemptOut(Schema):
     callback_at = fields.Function(lambda a: _local(a.callback_at))
     number_index = fields.Int()
     task = fields.Nested(TaskRowOut)
+
+
+class CallErrorOut(Schema):
+    """flask-smorest's error shape, plus what a caller needs to act on the error: the field at
+    fault (422) or the task's current version (409, to reload and retry)."""
+
+    code = fields.Int()
+    status = fields.Str()
+    message = fields.Str()
+    errors = fields.Dict()
+    field = fields.Str()
+    version = fields.Int()
