@@ -11,7 +11,6 @@ import argparse
 import base64
 import cProfile
 import csv
-import io
 import os
 import pstats
 import random
@@ -78,6 +77,48 @@ def generate(path, rows, seed=20261125):
             w.writerow(r)
 
 
+FLOOR_SQL = [
+    ("patients", """INSERT INTO patient (hospital_id, name, name_initials, sex, birth_date, id_type, id_number_hash,
+        id_number_masked, phone, phone_hash, phone_masked, created_at, updated_at)
+        SELECT %(h)s, '张秀英', 'zxy', '2', date '1960-01-01' + i % 20000, 'resident',
+               CASE WHEN i % 5 <> 0 THEN md5(i::text) || md5((-i)::text) END, '3715**********1234',
+               decode(md5(i::text) || md5((i + 1)::text), 'hex'), md5((2 * i)::text) || md5((3 * i)::text),
+               '138****0000', now(), now()
+        FROM generate_series(1, %(n)s) i"""),
+    ("discharges", """INSERT INTO discharge (hospital_id, ward_id, patient_id, inpatient_no, admission_date, discharge_at,
+        discharge_date, disposition, diagnosis_code, diagnosis_name, attending_doctor, medicines, rehab_instructions,
+        import_batch_id, content_hash, created_at, updated_at)
+        SELECT %(h)s, (%(wards)s)[1 + p.id %% 6], p.id, 'ZY' || p.id, date '2026-09-01' + p.id %% 80 - 5,
+               timestamptz '2026-09-01 10:00+08' + (p.id %% 80) * interval '1 day', date '2026-09-01' + p.id %% 80,
+               CASE WHEN p.id %% 50 = 0 THEN '5' ELSE '1' END, 'I10.x00', '高血压病', '王医生',
+               '阿司匹林肠溶片 100mg qd', '低盐低脂饮食，适量活动', 1, md5(p.id::text) || md5(p.name), now(), now()
+        FROM patient p"""),
+    ("tasks", """INSERT INTO followup_task (discharge_id, level, hospital_id, ward_id, status, due_at, created_at,
+        version)
+        SELECT d.id, l.level, d.hospital_id, d.ward_id, 'open', d.discharge_at + interval '8 days', now(), 1
+        FROM discharge d CROSS JOIN (VALUES ('ward'), ('hospital')) AS l(level) WHERE d.disposition <> '5'"""),
+]
+
+
+def write_floor(url, hospital_id, ward_ids, rows):
+    """PostgreSQL's own cost of the writes an import must make (patients, discharges, two tasks
+    per eligible stay) into the real, empty, indexed and foreign-key-checked tables, generated in
+    SQL: no Python, no client, no validation. What no importer on this schema can beat."""
+    import psycopg
+    out = {}
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        conn.execute("TRUNCATE patient, discharge, followup_task CASCADE")
+        conn.commit()
+        conn.execute("ANALYZE")
+        for name, sql in FLOOR_SQL:
+            t = time.perf_counter()
+            conn.execute(sql.replace("%(h)s", str(hospital_id)).replace("%(n)s", str(rows))
+                         .replace("%(wards)s", "ARRAY" + str(list(ward_ids))).replace("%%", "%"))
+            conn.commit()
+            out[name] = time.perf_counter() - t
+    return out
+
+
 def copy_limit(url, path):
     """A plain COPY of the same file into a bare table with the natural-key index."""
     import psycopg
@@ -123,6 +164,8 @@ def main():
     ap.add_argument("--chunk", type=int, default=5000)
     ap.add_argument("--processes", type=int, default=os.cpu_count(),
                     help="worker processes preparing rows (IMPORT_PROCESSES)")
+    ap.add_argument("--floor", action="store_true",
+                    help="then time PostgreSQL making the same rows in plain SQL (the floor for this schema)")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="log the writer's timings")
     args = ap.parse_args()
@@ -173,12 +216,16 @@ def main():
         cpu_self, cpu_children, cpu_pg = (a - b for a, b in zip(_cpu(), cpu_before))
         db.session.expire_all()
         counts = db.session.get(type(batch), batch.id).counts()
-        from sqlalchemy import text
+        from sqlalchemy import select, text
         tasks = db.session.scalar(text("SELECT count(*) FROM followup_task"))
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
         again = run_batch(batch.id)
         t_again = time.perf_counter() - t
+        ward_ids = [w.id for w in db.session.scalars(select(Ward).where(Ward.hospital_id == h.id))]
+        hospital_id = h.id
+        db.session.remove()
+    floor = write_floor(url, hospital_id, ward_ids, args.rows) if args.floor else None
     copy_s = copy_limit(url, path)
     rate, copy_rate = args.rows / seconds, args.rows / copy_s
     print(f"outcome {outcome}: {counts}; tasks created {tasks}")
@@ -191,6 +238,10 @@ def main():
     print(f"plain COPY into an indexed bare table: {copy_s:.1f}s = {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: 1/{copy_rate / rate:.1f}")
     print(f"same batch again: {again} in {t_again * 1000:.0f} ms")
+    if floor:
+        total = sum(floor.values())
+        print(f"write floor (the same writes generated in SQL, no Python): {total:.1f}s = "
+              f"{args.rows / total:,.0f} rows/s (" + ", ".join(f"{k} {v:.1f}s" for k, v in floor.items()) + ")")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(20)

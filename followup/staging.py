@@ -133,7 +133,7 @@ class ChunkWriter:
         return True
 
     def _analyze_when_grown(self, inserted: int) -> None:
-        """Refresh the planner's statistics once a big import has grown the tables by half.
+        """Refresh the planner's statistics each time a big import has doubled the tables.
         Stale ones (autovacuum lags far behind a bulk load) make PostgreSQL look stays up by the
         wrong index, filtering thousands of rows per lookup: 50 times slower by the 100,000th row."""
         if db.session.get_bind().dialect.name != "postgresql":
@@ -142,7 +142,7 @@ class ChunkWriter:
             self.analyzed_size = db.session.scalar(text(
                 "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'discharge'::regclass"))
         self.grown += inserted
-        if self.grown >= max(5_000, self.analyzed_size // 2):
+        if self.grown >= max(5_000, self.analyzed_size):  # each time the table doubles
             db.session.execute(text("ANALYZE discharge, patient"))  # what the lookups above read
             db.session.commit()
             self.analyzed_size += self.grown
@@ -313,9 +313,10 @@ def _reserve_ids(conn, table: str, n: int) -> list[int]:
     """n new primary keys for `table`, handed out before the rows exist (unused ones are gaps)."""
     if n == 0:
         return []
-    if conn.dialect.name == "postgresql":
-        return list(conn.execute(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-                                      "FROM generate_series(1, :n)"), {"n": n}).scalars())
+    if conn.dialect.name == "postgresql":  # fetched by the driver at once, not row by row by SQLAlchemy
+        with conn.connection.driver_connection.cursor() as cur:
+            cur.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (n,))
+            return [i for (i,) in cur.fetchall()]
     # SQLite: the chunk's first statement took the write lock, so max(id) cannot move under us.
     top = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
     return list(range(top + 1, top + n + 1))
