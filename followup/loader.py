@@ -165,6 +165,8 @@ _worker_preparer: ChunkPreparer | None = None
 
 
 def _worker_init(preparer, engines):
+    """A worker ends by itself when its parent dies, even by SIGKILL: it has closed its copy of
+    the task pipe's write end (multiprocessing.pool.worker), so the read sees end of file."""
     global _worker_preparer
     _worker_preparer = preparer
     for engine in engines:  # the parent's connections are not ours to use or close

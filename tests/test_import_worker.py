@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from followup.batches import dispatch_batch, receive_bytes
@@ -21,11 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ROWS = 4000
 
 
-def worker(database_url, redis_url, *extra):
+def worker(database_url, redis_url, *extra, pool=False):
     env = {**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "FOLLOWUP_SECRET_KEY": "test", "FOLLOWUP_FIELD_KEY": TEST_KEYS["FIELD_KEY"],
            "FOLLOWUP_INDEX_KEY": TEST_KEYS["INDEX_KEY"], "FOLLOWUP_IMPORT_CHUNK_ROWS": "40",
-           "FOLLOWUP_IMPORT_LEASE_SECONDS": "2"}
+           "FOLLOWUP_IMPORT_LEASE_SECONDS": "2",
+           # with pool=True the work horse prepares rows in 2 worker processes of its own
+           "FOLLOWUP_IMPORT_POOL_MIN_ROWS": "0" if pool else "1000000", "FOLLOWUP_IMPORT_PROCESSES": "2"}
     return subprocess.Popen([str(ROOT / ".venv/bin/flask"), "followup", "worker", "--queue", "imports", *extra],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -39,13 +42,22 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; its parent (dead too) will not reap it
+
+
 def progress(db, batch_id):
     return db.session.execute(text("SELECT rows_done, status FROM import_batch WHERE id = :i"),
                               {"i": batch_id}).one()
 
 
+@pytest.mark.parametrize("pool", [False, True], ids=["in-process", "worker-processes"])
 def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_right_rows(
-        make_app, database_url, redis_url, db):
+        make_app, database_url, redis_url, db, pool):
     app = make_app(REDIS_URL=redis_url, IMPORT_LEASE_SECONDS=2)
     with app.app_context():
         from tests.conftest import World
@@ -55,18 +67,27 @@ def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_righ
         batch, _ = receive_bytes(w.hospital_a, data, source=None, channel="api", now=utcnow())
         db.session.commit()
         dispatch_batch(batch)  # into Redis; nobody runs it yet
-        first = worker(database_url, redis_url)
+        first = worker(database_url, redis_url, pool=pool)
         try:
             deadline = time.monotonic() + 60
             while progress(db, batch.id).rows_done == 0:
                 assert time.monotonic() < deadline, first.stderr.read1().decode() if first.poll() else "no chunk"
                 db.session.rollback()
                 time.sleep(0.02)
-            for pid in descendants(first.pid) + [first.pid]:
+            processes = descendants(first.pid)
+            horse = processes[:1]  # the direct child: rq's work horse
+            # the worker and its work horse only: the horse's own worker processes must not outlive it
+            for pid in [first.pid] + horse:
                 os.kill(pid, signal.SIGKILL)
         finally:
             first.kill()
             first.wait()
+        if pool:
+            assert len(processes) >= 3, processes  # the horse and its 2 worker processes
+        deadline = time.monotonic() + 10
+        while alive := [pid for pid in processes if _running(pid)]:
+            assert time.monotonic() < deadline, f"left running after the horse died: {alive}"
+            time.sleep(0.1)
         db.session.rollback()
         done_at_kill, status = progress(db, batch.id)
         assert 0 < done_at_kill < ROWS and status == "running", (done_at_kill, status)
