@@ -194,12 +194,12 @@ class ChunkWriter:
                     "SET LOCAL enable_mergejoin = off")
         cur.execute("SELECT d.inpatient_no, d.discharge_date FROM unnest(%s::varchar[], %s::date[]) AS s(no, day) "
                     "JOIN discharge d ON d.hospital_id = %s AND d.inpatient_no = s.no AND d.discharge_date = s.day",
-                    ([r[1] for r in rows], [r[2] for r in rows], h))
+                    (_array(r[1] for r in rows), _array(r[2].isoformat() for r in rows), h))
         known_stays = set(cur.fetchall())
         known_people = set()
         if hashes := list({r[19] for r in rows if r[19]}):
             cur.execute("SELECT DISTINCT p.id_number_hash FROM unnest(%s::varchar[]) AS s(h) "
-                        "JOIN patient p ON p.hospital_id = %s AND p.id_number_hash = s.h", (hashes, h))
+                        "JOIN patient p ON p.hospital_id = %s AND p.id_number_hash = s.h", (_array(hashes), h))
             known_people = {x for (x,) in cur}
         cur.execute("RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin")
         staged, new = [], []
@@ -234,8 +234,8 @@ class ChunkWriter:
                         "SELECT s.d, l.level, %s, s.w, %s, s.due, %s, 1" + ", %s" * len(extra) +
                         " FROM unnest(%s::int[], %s::int[], %s::timestamptz[]) AS s(d, w, due) "
                         "CROSS JOIN (VALUES ('ward'), ('hospital')) AS l(level)",
-                        (h, str(TaskStatus.OPEN), now, *extra, *(map(list, zip(*eligible)) if eligible
-                                                                  else ([], [], []))))
+                        (h, str(TaskStatus.OPEN), now, *extra, _array(str(e[0]) for e in eligible),
+                         _array(str(e[1]) for e in eligible), _array(e[2].isoformat() for e in eligible)))
         return len(rows)
 
     def _apply_staged(self, conn, rows, now) -> tuple[int, int, int]:
@@ -330,6 +330,13 @@ _DISCHARGE_COLUMNS = ("id", "hospital_id", "ward_id", "patient_id", "inpatient_n
                       "medicines", "rehab_instructions", "content_hash", "import_batch_id", "created_at",
                       "updated_at")
 _TASK_COLUMNS = ("discharge_id", "level", "hospital_id", "ward_id", "status", "due_at", "created_at", "version")
+
+
+def _array(texts) -> str:
+    """A PostgreSQL array literal of text elements, every one quoted. psycopg adapts a Python
+    list element by element with a regular expression; for the 5,000-element arrays of each
+    chunk that was a tenth of the writer's time."""
+    return "{" + ",".join('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in texts) + "}"
 
 
 def _with_defaults(table, columns) -> tuple[list[str], list]:

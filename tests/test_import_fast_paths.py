@@ -155,3 +155,15 @@ def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_i
     assert results[2]["tasks"] == 2 * 270 and results[2]["new_ward"] == 1
     # ID_MALE on every third row: one patient for those 100 stays, one per row for the rest
     assert results[2]["patients"] == 200 + 1
+
+
+def test_array_literals_for_the_writer_survive_every_character_a_cell_may_hold(db):
+    from sqlalchemy import text
+
+    from followup.staging import _array
+    values = ["ZY1", "b,c", 'd"e', "f\\g", "{h}", " i ", "NULL", "", "中文", "x\ty\nz", "'"]
+    literal = _array(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        assert db.session.scalar(text("SELECT CAST(:a AS varchar[])"), {"a": literal}) == values
+    else:  # the literal itself (the writer only sends arrays to PostgreSQL)
+        assert literal == '{"ZY1","b,c","d\\"e","f\\\\g","{h}"," i ","NULL","","中文","x\ty\nz","\'"}'
