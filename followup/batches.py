@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from . import jobs
 from .crypto import keys
@@ -174,11 +175,23 @@ def set_column_mapping(hospital: Hospital, source_header: str, field: str) -> Ho
     from .imports.headers import FIELD_ALIASES
     if field not in FIELD_ALIASES:
         raise ValueError(f"unknown field {field!r}")
-    row = db.session.scalar(select(HospitalColumnMapping).where(
-        HospitalColumnMapping.hospital_id == hospital.id, HospitalColumnMapping.source_header == source_header))
+    row = _mapping_for(hospital.id, source_header)
     if row is None:
-        row = HospitalColumnMapping(hospital_id=hospital.id, source_header=source_header)
-        db.session.add(row)
+        try:
+            with db.session.begin_nested():  # another admin may save the same header meanwhile
+                row = HospitalColumnMapping(hospital_id=hospital.id, source_header=source_header, field=field)
+                db.session.add(row)
+        except IntegrityError:
+            row = _mapping_for(hospital.id, source_header)
     row.field = field
     db.session.flush()
     return row
+
+
+def _mapping_for(hospital_id: int, source_header: str) -> HospitalColumnMapping | None:
+    """The hospital's mapping for a header as imports compare headers (姓　名 is 姓名), so one
+    header never has two mappings that differ only in spaces or full-width forms."""
+    from .imports.headers import normalise_header
+    key = normalise_header(source_header)
+    rows = db.session.scalars(select(HospitalColumnMapping).where(HospitalColumnMapping.hospital_id == hospital_id))
+    return next((r for r in rows if normalise_header(r.source_header) == key), None)

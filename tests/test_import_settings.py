@@ -5,7 +5,7 @@ import hashlib
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from followup.batches import create_api_token, set_column_mapping
 from followup.clock import utcnow
@@ -226,3 +226,27 @@ def test_mapping_a_recognised_header_says_what_it_changes(world, db, as_user):
     page = admin.post(f"{PAGE}/mappings", data={"source_header": "本人电话", "field": "phone"}, headers=en,
                       follow_redirects=True).get_data(as_text=True)
     assert ">This header is" not in page and ">Without the mapping" not in page
+
+
+def test_one_header_has_one_mapping_whatever_its_spacing_and_a_concurrent_save_updates_it(world, db, monkeypatch):
+    from followup import batches
+    from followup.models.imports import HospitalColumnMapping
+    h = world.hospital_a
+    batches.set_column_mapping(h, "病人电话", "phone")
+    batches.set_column_mapping(h, "病人　电话 ", "name")   # full-width space: the same header on import
+    db.session.commit()
+    rows = db.session.scalars(select(HospitalColumnMapping).where(HospitalColumnMapping.hospital_id == h.id)).all()
+    assert [(r.source_header, r.field) for r in rows] == [("病人电话", "name")]
+    # Another admin saved the header between our look-up and our insert: theirs is updated, no 500.
+    real, calls = batches._mapping_for, []
+
+    def not_yet_seen(hospital_id, header):
+        calls.append(header)
+        return None if len(calls) == 1 else real(hospital_id, header)
+
+    monkeypatch.setattr(batches, "_mapping_for", not_yet_seen)
+    row = batches.set_column_mapping(h, "病人电话", "phone")
+    db.session.commit()
+    assert len(calls) == 2 and row.field == "phone"
+    assert db.session.scalar(select(func.count()).select_from(HospitalColumnMapping)
+                             .where(HospitalColumnMapping.hospital_id == h.id)) == 1
