@@ -9,6 +9,7 @@ both insert them; the unique (hospital, 住院号, discharge date) constraint is
 import collections
 import logging
 import multiprocessing
+import signal
 import queue
 import threading
 import uuid
@@ -135,9 +136,12 @@ class Preparing:
                 self.processes, initializer=_worker_init, initargs=(self.preparer, engines))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         if self.pool is not None:
-            self.pool.terminate()
+            if exc_type is None and not self.pending:
+                self.pool.close()  # every result taken: the workers finish and exit by themselves
+            else:
+                self.pool.terminate()
             self.pool.join()
 
     def submit(self, items, meta):
@@ -168,6 +172,9 @@ def _worker_init(preparer, engines):
     """A worker ends by itself when its parent dies, even by SIGKILL: it has closed its copy of
     the task pipe's write end (multiprocessing.pool.worker), so the read sees end of file."""
     global _worker_preparer
+    # Whatever the parent did with SIGTERM (a CLI loop that only sets a flag), the pool's
+    # terminate() must end a worker.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker_preparer = preparer
     for engine in engines:  # the parent's connections are not ours to use or close
         engine.dispose(close=False)

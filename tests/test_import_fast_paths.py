@@ -1,6 +1,7 @@
 """The bulk-import fast paths hold to the slow ones they stand in for: FastRowLoader to the
 marshmallow row schema, the cached phone verdicts to phonenumbers, the CSV cell extraction to
 the general one, and a batch prepared by worker processes to one prepared in-process."""
+import os
 import random
 from datetime import datetime, timezone
 
@@ -167,3 +168,42 @@ def test_array_literals_for_the_writer_survive_every_character_a_cell_may_hold(d
         assert db.session.scalar(text("SELECT CAST(:a AS varchar[])"), {"a": literal}) == values
     else:  # the literal itself (the writer only sends arrays to PostgreSQL)
         assert literal == '{"ZY1","b,c","d\\"e","f\\\\g","{h}"," i ","NULL","","中文","x\ty\nz","\'"}'
+
+
+def test_worker_processes_end_even_when_the_parent_only_flags_sigterm(world, db, app):
+    """A parent whose SIGTERM only sets a flag (rq's worker, `flask followup cron`) passed that
+    on to forked workers, so the pool's terminate() could not end a busy one and an import hung
+    at its end (seen once in CI). Each worker now restores the default at start."""
+    import signal
+    import threading
+
+    from followup.loader import run_batch
+    app.config.update(IMPORT_PROCESSES=2, IMPORT_POOL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=10)
+    batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"T{i}", id_number="") for i in range(30)]),
+                             source=None, channel="cli", now=utcnow(), submit_job=False)
+    db.session.commit()
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        outcome = []
+        # run_batch forks only from a main thread: run it here, bounded by a watchdog thread
+        watchdog = threading.Timer(60, lambda: os.kill(os.getpid(), signal.SIGINT))
+        watchdog.start()
+        try:
+            outcome.append(run_batch(batch.id, now=NOW))
+        finally:
+            watchdog.cancel()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert outcome == ["completed"]
+
+
+def test_a_worker_process_restores_the_default_sigterm_whatever_its_parent_set():
+    import signal
+
+    from followup.loader import _worker_init
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        _worker_init(None, [])
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -31,14 +31,17 @@ def cron(interval, once):
     """Run periodic jobs and the outbox reconciler. One process per deployment is enough;
     two are harmless (each period's job has a unique key)."""
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    while not stop:
-        n = reconcile()
-        rows = tick()
-        if once:
-            click.echo(f"re-drove {n} jobs; {len(rows)} periodic jobs due")
-            return
-        time.sleep(interval)
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        while not stop:
+            n = reconcile()
+            rows = tick()
+            if once:
+                click.echo(f"re-drove {n} jobs; {len(rows)} periodic jobs due")
+                return
+            time.sleep(interval)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @followup_cli.command("reconcile")
