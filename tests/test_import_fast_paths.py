@@ -127,6 +127,8 @@ def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_i
     for i in range(300):
         rows.append(row(no=f"P{i:04d}", id_number="" if i % 3 else ID_MALE, phone=f"138{i:08d}",
                         ward="新科室" if i == 150 else "心内科", disposition="5" if i % 10 == 0 else "1"))
+    # In the chunk that names the new ward (staged by the writer): the same stay again, another name.
+    rows.insert(152, row(no="P0151", name="另一个人", id_number="", phone="13800000151"))
     rows += [rows[5], row(no="P0006", name="别人"), row(no="BAD", discharged="2030-01-01")]
     data = csv_bytes(rows)
     results = {}
@@ -152,7 +154,8 @@ def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_i
             new_ward=db.session.scalar(select(func.count()).select_from(Ward)
                                        .where(Ward.hospital_id == hospital.id, Ward.name == "新科室")))
     assert results[0] == results[2]
-    assert results[2]["counts"] == (303, 300, 1, 1, 1)  # P0006 again with another name: a correction
+    # P0006 again with another name: a correction; P0151 again in its own chunk: an error
+    assert results[2]["counts"] == (304, 300, 1, 1, 2)
     assert results[2]["tasks"] == 2 * 270 and results[2]["new_ward"] == 1
     # ID_MALE on every third row: one patient for those 100 stays, one per row for the rest
     assert results[2]["patients"] == 200 + 1

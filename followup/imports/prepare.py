@@ -114,8 +114,7 @@ class ChunkPreparer:
         if self.create_unknown_wards and self.resolve_ward is None and any(
                 ward_key(p.clean["ward"]) not in self.wards for p in prepared):
             # No database here to create the ward: the writer stages this chunk itself.
-            return PreparedChunk([], rejects, 0, [Prepared(p.row_no, p.clean, original_of(p.raw))
-                                                  for p in prepared])
+            return PreparedChunk([], rejects, 0, prepared)
         encrypt, index = self.keys.encrypt, self.keys.blind_index
         seen, out, unchanged = {}, [], 0
         for p in prepared:
