@@ -1,7 +1,7 @@
 """The discharge row schema: one mapped row (raw text per field) → a clean record, or a list of
 (field, reason) problems. Every input path (CSV, xlsx, HL7, FHIR) ends here."""
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -175,8 +175,8 @@ class FastRowLoader:
         if isinstance(raw, str):
             if not raw.strip():
                 return None
-        else:
-            return _MISS  # Excel dates and numbers: the schema's own path
+        elif not isinstance(raw, date):  # Excel's dates and datetimes are read as they are
+            return _MISS
         value = self._cached(cache, raw, fn)
         return _MISS if value is None else value
 
@@ -194,7 +194,7 @@ class FastRowLoader:
                 return None
             clean[field] = value
         raw_at = record.get("discharge_at")
-        if not isinstance(raw_at, str) or not raw_at.strip():
+        if not (isinstance(raw_at, date) or isinstance(raw_at, str) and raw_at.strip()):
             return None
         at = self._cached(self._datetimes, raw_at, v.parse_datetime)
         disposition = self._optional(record, "disposition", self._dispositions, _disposition)
