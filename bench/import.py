@@ -165,8 +165,8 @@ def main():
     ap.add_argument("--database", default=os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/followup_bench_import"))
     ap.add_argument("--chunk", type=int, default=5000)
-    ap.add_argument("--processes", type=int, default=os.cpu_count(),
-                    help="worker processes preparing rows (IMPORT_PROCESSES)")
+    ap.add_argument("--processes", type=int, help="worker processes preparing rows (default: the app's "
+                                                   "IMPORT_PROCESSES, one less than the CPUs)")
     ap.add_argument("--floor", action="store_true",
                     help="then time PostgreSQL making the same rows in plain SQL (the floor for this schema)")
     ap.add_argument("--profile", action="store_true")
@@ -185,7 +185,7 @@ def main():
     key = base64.b64encode(os.urandom(32)).decode()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "FIELD_KEY": key, "INDEX_KEY": key,
                       "JOBS_INLINE_MODE": "sync", "REDIS_URL": None, "IMPORT_CHUNK_ROWS": args.chunk,
-                      "IMPORT_PROCESSES": args.processes,
+                      **({"IMPORT_PROCESSES": args.processes} if args.processes is not None else {}),
                       "IMPORT_MAX_ROWS": max(args.rows, 500_000)})
     with app.app_context():
         from flask_migrate import upgrade
@@ -236,7 +236,7 @@ def main():
     print(f"import end to end: {seconds:.1f}s ({t_receive:.1f}s receiving/encrypting the payload) = {rate:,.0f} rows/s")
     rss_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS {rss_peak:.0f} MB (before the import {rss_before:.0f} MB); "
-          f"largest worker process {rss_worker:.0f} MB ({args.processes} workers)")
+          f"largest worker process {rss_worker:.0f} MB ({app.config['IMPORT_PROCESSES']} workers)")
     print(f"CPU seconds: importing process {cpu_self:.1f}, worker processes {cpu_children:.1f}, "
           f"PostgreSQL {cpu_pg:.1f} (all local postgres processes, the benchmark's connections included)")
     print(f"plain COPY into an indexed bare table: {copy_s:.1f}s = {copy_rate:,.0f} rows/s")

@@ -84,6 +84,7 @@ class Config:
     IMPORT_LEASE_SECONDS = int(_env("IMPORT_LEASE_SECONDS", "120"))
     IMPORT_MAX_ROWS = int(_env("IMPORT_MAX_ROWS", "1000000"))
     # Worker processes preparing rows (validation, encryption) for files of at least
-    # IMPORT_POOL_MIN_ROWS rows; 0 prepares them in the importing process.
-    IMPORT_PROCESSES = int(_env("IMPORT_PROCESSES", str(os.cpu_count() or 1)))
+    # IMPORT_POOL_MIN_ROWS rows; 0 prepares them in the importing process. One CPU is left to
+    # the writer and PostgreSQL: on 2 cores one worker imports as fast as two (bench/import.py).
+    IMPORT_PROCESSES = int(_env("IMPORT_PROCESSES", str(max(1, (os.cpu_count() or 2) - 1))))
     IMPORT_POOL_MIN_ROWS = int(_env("IMPORT_POOL_MIN_ROWS", "20000"))

@@ -7,6 +7,7 @@ renewed with conditional UPDATEs; a run that loses it stops without committing. 
 hospital are serialised (PostgreSQL advisory lock), so two batches with the same rows cannot
 both insert them; the unique (hospital, 住院号, discharge date) constraint is the last defence."""
 import collections
+import gc
 import logging
 import multiprocessing
 import signal
@@ -132,8 +133,14 @@ class Preparing:
     def __enter__(self):
         if self.processes:
             engines = list(db.engines.values())
-            self.pool = multiprocessing.get_context("fork").Pool(
-                self.processes, initializer=_worker_init, initargs=(self.preparer, engines))
+            # Frozen objects are never visited by the collector, so the workers do not copy the
+            # pages of the parent's heap just by collecting garbage (copy-on-write stays shared).
+            gc.freeze()
+            try:
+                self.pool = multiprocessing.get_context("fork").Pool(
+                    self.processes, initializer=_worker_init, initargs=(self.preparer, engines))
+            finally:
+                gc.unfreeze()
         return self
 
     def __exit__(self, exc_type, *exc):
