@@ -140,6 +140,21 @@ def test_cli_creates_a_token_that_the_api_accepts(world, db, runner, client):
     assert resp.status_code == 202
 
 
+def test_cli_revokes_a_token_by_its_prefix_and_the_api_refuses_it_at_once(world, db, runner, client):
+    tokens = [runner.invoke(args=["followup", "import-token", "--hospital", "HA"]).output.strip() for _ in range(2)]
+    ambiguous = runner.invoke(args=["followup", "import-token-revoke", "--hospital", "HA", "fu_"])
+    assert ambiguous.exit_code == 1 and "2 working tokens" in ambiguous.output
+    out = runner.invoke(args=["followup", "import-token-revoke", "--hospital", "HA", tokens[0][:12]])
+    assert out.exit_code == 0, out.output
+    post = lambda token: client.post("/api/v1/imports/files", data=csv_bytes([row()]),  # noqa: E731
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert post(tokens[0]).status_code == 401
+    assert post(tokens[1]).status_code == 202
+    assert runner.invoke(args=["followup", "import-token-revoke", "--hospital", "HA", tokens[0][:12]]).exit_code == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "import.token_revoked")) == 1
+
+
 def test_hl7_in_gb18030_with_mllp_framing_is_read(world, db, client):
     auth = token_for(db, world.hospital_a)
     framed = b"".join(b"\x0b" + adt_a03(f"G{i}", no=f"GB{i}", family="龚", given="䶮").encode("gb18030") + b"\x1c\r"

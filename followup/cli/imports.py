@@ -69,6 +69,26 @@ def import_token(code, label):
     click.echo(token)
 
 
+@followup_cli.command("import-token-revoke")
+@click.option("--hospital", "code", required=True, help="Hospital code.")
+@click.argument("prefix")
+def import_token_revoke(code, prefix):
+    """Revoke the hospital's token that starts with PREFIX (as the HIS integration page lists it).
+    It stops working at once. Exit 1 when no working token, or more than one, matches."""
+    from .. import audit
+    from ..batches import api_tokens, revoke_api_token
+    hospital = _hospital(code)
+    prefix = prefix[:10]  # what the page shows; a whole token pasted works too
+    matches = [t for t in api_tokens(hospital.id) if t.revoked_at is None and t.prefix.startswith(prefix)]
+    if len(matches) != 1:
+        raise click.ClickException(f"{len(matches)} working tokens of {code} start with {prefix!r}; "
+                                   "give a prefix that names exactly one")
+    revoke_api_token(matches[0], utcnow())
+    audit.record("import.token_revoked", object_type="hospital_api_token", object_id=matches[0].id)
+    db.session.commit()
+    click.echo(f"revoked {matches[0].prefix}… ({matches[0].label})")
+
+
 @followup_cli.command("import-mapping")
 @click.option("--hospital", "code", required=True, help="Hospital code.")
 @click.argument("header")
