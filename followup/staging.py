@@ -362,12 +362,9 @@ def _copy(cur, table, columns):
 def _insert_from(conn, table, values: dict, where, from_=None) -> None:
     """INSERT … SELECT, filling the table's other columns from their Python-side defaults (which
     a set-based insert does not run), so columns added later by other features stay correct."""
-    values = dict(values)
-    for col in table.columns:
-        if col.name in values or col.default is None or col.primary_key:
-            continue
-        arg = col.default.arg
-        values[col.name] = literal(arg(None) if callable(arg) else arg, col.type)
+    cols, extra = _with_defaults(table, values)
+    values = {**values, **{name: literal(value, table.c[name].type)
+                           for name, value in zip(cols[len(values):], extra)}}
     sel = select(*[v.label(k) for k, v in values.items()]).where(where)
     if from_ is not None:
         sel = sel.select_from(from_)

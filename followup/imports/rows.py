@@ -199,7 +199,7 @@ class FastRowLoader:
         at = self._cached(self._datetimes, raw_at, v.parse_datetime)
         disposition = self._optional(record, "disposition", self._dispositions, _disposition)
         sex = self._optional(record, "sex", self._sexes, _sex)
-        id_type = self._optional(record, "id_type", self._id_types, _id_type)
+        id_type = self._optional(record, "id_type", self._id_types, v.normalise_id_type)
         birth = self._optional(record, "birth_date", self._dates, _date_only)
         admitted = self._optional(record, "admission_date", self._dates, _date_only)
         if at is None or disposition in (None, _MISS) or _MISS in (sex, id_type, birth, admitted):
@@ -238,10 +238,6 @@ def _disposition(s):
 
 def _sex(s):
     return v.normalise_code(s, v.SEX_ALIASES, "sex")
-
-
-def _id_type(s):
-    return v.normalise_id_type(s)
 
 
 def _date_only(s):
