@@ -27,7 +27,7 @@ class Prepared:
     """A row that passed validation, before the staging step."""
     row_no: int
     clean: dict
-    raw: object  # as the source read it; the preparer's `original` turns it into the file's columns
+    raw: object  # as the source read it; the decoder's `original` turns it into the file's columns
 
 
 @dataclass
@@ -63,16 +63,14 @@ class ChunkPreparer:
     rejected, or (when the hospital creates wards on import) resolved by `resolve_ward`, or, in a
     worker process, which has no database, left in `unresolved` for the writer."""
 
-    def __init__(self, *, now: datetime, keys: Keys, deadline_days: int, id_keys=(), wards=None,
-                 create_unknown_wards: bool = False, decoder=None,
-                 resolve_ward: Callable[[str], int | None] | None = None):
+    def __init__(self, *, now: datetime, keys: Keys, deadline_days: int, decoder, id_keys=(), wards=None,
+                 create_unknown_wards: bool = False, resolve_ward: Callable[[str], int | None] | None = None):
         self.schema = DischargeRowSchema(now=now)
         self.fast = FastRowLoader(now)
         self.keys, self.deadline_days, self.id_keys = keys, deadline_days, id_keys
         self.wards = dict(wards or {})
         self.create_unknown_wards, self.resolve_ward = create_unknown_wards, resolve_ward
-        self.decoder = decoder
-        self.original = decoder.original if decoder is not None else _same
+        self.decoder = decoder  # the source's: payload → (record, problems) and → original columns
         self._due = {}
 
     # --- validation ---------------------------------------------------------------------------
@@ -80,7 +78,7 @@ class ChunkPreparer:
     def validate(self, items) -> tuple[list[Prepared], list[Rejected]]:
         """items: (row number, payload) from Source.raw_rows, blank rows left out."""
         prepared, rejects = [], []
-        decode, original_of = self.decoder.decode, self.original
+        decode, original_of = self.decoder.decode, self.decoder.original
         for row_no, payload in items:
             record, problems = decode(payload)
             clean = None
@@ -110,7 +108,7 @@ class ChunkPreparer:
     def stage(self, prepared: list[Prepared], rejects: list[Rejected]) -> PreparedChunk:
         """Ward, personal data, content hash and due date per row; a second row with the same
         stay (住院号 + discharge date) is a repeat when identical and an error otherwise."""
-        original_of = self.original
+        original_of = self.decoder.original
         if self.create_unknown_wards and self.resolve_ward is None and any(
                 ward_key(p.clean["ward"]) not in self.wards for p in prepared):
             # No database here to create the ward: the writer stages this chunk itself.
@@ -157,7 +155,3 @@ class ChunkPreparer:
                 encrypt(person.other_phones) if person.other_phones else None,
                 person.id_number_hash or f"r{p.row_no}"))
         return PreparedChunk(out, rejects, unchanged, [])
-
-
-def _same(raw):
-    return raw
