@@ -196,7 +196,7 @@ def main():
             for name in ("followup.loader", "followup.staging"):
                 logging.getLogger(name).disabled = False
         from followup.batches import receive
-        from followup.clock import utcnow
+        from followup.core.clock import utcnow
         from followup.loader import run_batch
         from followup.models import Hospital, Region, Ward
         city = Region(code="371500", name="聊城市", level="city")

@@ -73,7 +73,7 @@ def build_database(url: str, tasks: int, callers: int) -> None:
     os.environ.update(KEYS)
     from flask_migrate import upgrade
     from followup import create_app
-    from followup.crypto import EncryptedText, blind_index
+    from followup.core.crypto import EncryptedText, blind_index
     from followup.extensions import db
     from followup.models import Hospital, Region, Role, Ward
     from followup.users import create_user

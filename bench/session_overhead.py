@@ -40,7 +40,7 @@ def main(n=300):
         print(f"  hash   {per_call_ms(lambda: hash_password('Bench-Pass-2026'), 10):7.1f} ms")
         print(f"  verify {per_call_ms(lambda: check_password(user, 'Bench-Pass-2026'), 10):7.1f} ms  (once per sign-in)")
         mfa.begin_enrolment(user)
-        from followup.clock import utcnow
+        from followup.core.clock import utcnow
         print(f"TOTP check {per_call_ms(lambda: mfa.verify_totp(user, '000000', now=utcnow()), 200):6.3f} ms  (once per sign-in)")
         db.session.rollback()
     client = app.test_client()

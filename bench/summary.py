@@ -36,7 +36,7 @@ def main():
     args = p.parse_args()
 
     app = make_app(args.database_url, args.fresh)
-    from followup.clock import utcnow
+    from followup.core.clock import utcnow
     from followup.reports import monthly
     month = args.month or monthly.previous_month(utcnow())
     with app.app_context():
@@ -111,7 +111,7 @@ def add_organisations(n_hospitals):
 def load_month(month, n):
     """n discharges in `month`, spread over the hospitals' clinical wards; their tasks, records,
     opinions and ledger items. Plain set-based SQL: ORM events do not fire, none are needed."""
-    from followup.clock import local_midnight
+    from followup.core.clock import local_midnight
     from followup.reports import monthly
     start, end = monthly.date_bounds(month)
     t0 = local_midnight(start)
@@ -216,7 +216,7 @@ def timed(label, fn, repeat):
 
 
 def time_reports(month, repeat):
-    from followup.clock import utcnow
+    from followup.core.clock import utcnow
     from followup.extensions import db
     from followup.models import Discharge, Hospital, Region
     from followup.reports import commission, exports, monthly

@@ -15,7 +15,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _embedded_defaults(app)
 
-    from . import crypto
+    from .core import crypto
     from .extensions import babel, csrf, db, login_manager, migrate
     db.init_app(app)
     _sqlite_pragmas(app, db)
@@ -36,7 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     from .cli import followup_cli
     app.cli.add_command(followup_cli)
-    from .templating import init_templating
+    from .core.templating import init_templating
     init_templating(app)
     return app
 

@@ -8,8 +8,8 @@ from flask import current_app, g, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
-from .clock import as_utc, utcnow
+from .core import audit
+from .core.clock import as_utc, utcnow
 from .extensions import db, login_manager
 from .models import User
 from .models.security import LoginThrottle

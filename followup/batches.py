@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import jobs
-from .crypto import keys
+from .core.crypto import keys
 from .extensions import db
 from .models import Hospital
 from .models.imports import (HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportPayloadPart)

@@ -9,7 +9,7 @@ from faker import Faker
 from sqlalchemy import select
 from stdnum.cn import ric
 
-from .clock import LOCAL_TZ, local_date, utcnow
+from .core.clock import LOCAL_TZ, local_date, utcnow
 from .extensions import db
 from .models import Discharge, Hospital, Patient, Region, Role, User, Ward
 from .patients import set_id_number, set_name, set_phones
@@ -173,7 +173,7 @@ def seed_calls(count: int = 40, seed: int = 20261125) -> int:
     nurse.is_head_nurse = True
     done = 0
     for user, level in ((nurse, Level.WARD), (centre, Level.HOSPITAL)):
-        from .access import task_filter
+        from .core.access import task_filter
         tasks = db.session.scalars(select(FollowupTask).where(task_filter(user), FollowupTask.status == TaskStatus.OPEN)
                                    .order_by(FollowupTask.due_at).limit(count)).all()
         for i, task in enumerate(tasks):

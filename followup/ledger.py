@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from . import audit
-from .clock import local_date
+from .core import audit
+from .core.clock import local_date
 from .extensions import db
 from .models import Ward
 from .models.opinion import Category, ItemStatus, Opinion, RectificationEvent, RectificationItem, Sentiment

@@ -20,11 +20,11 @@ from types import SimpleNamespace
 from flask import current_app
 from sqlalchemy import select, update
 
-from . import audit
+from .core import audit
 from .batches import column_mapping, drop_payload, payload_file
-from .clock import utcnow
+from .core.clock import utcnow
 from .extensions import db
-from .crypto import keys
+from .core.crypto import keys
 from .imports.errors import FileError
 from .imports.prepare import ChunkPreparer
 from .imports.sources import open_source

@@ -4,8 +4,8 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
-from .access import mask_id_number, mask_phone
-from .crypto import Keys, keys as app_keys
+from .core.access import mask_id_number, mask_phone
+from .core.crypto import Keys, keys as app_keys
 from .models import Patient
 
 # Surnames pypinyin reads with their common-word sound (曾小明 → c-x-m); override the first char.

@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from .clock import local_midnight
+from .core.clock import local_midnight
 from .extensions import db
 from .models import Discharge, FollowupTask, Level
 

@@ -19,9 +19,9 @@ from sqlalchemy import (Column, Date, case, Integer, LargeBinary, MetaData, Stri
                         literal, select, text, true, union_all, update)
 from sqlalchemy.schema import CreateTable
 
-from . import audit
+from .core import audit
 from .batches import drop_payload
-from .clock import utcnow
+from .core.clock import utcnow
 from .extensions import db
 from .imports.prepare import ChunkPreparer, PreparedChunk, ward_key
 from .models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward

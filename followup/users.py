@@ -1,7 +1,7 @@
 """Account operations: create a user with a role and a scope that fits it. Flush, never commit."""
 from sqlalchemy import select
 
-from . import audit
+from .core import audit
 from .auth import hash_password
 from .extensions import db
 from .models import Hospital, Region, Role, User, Ward

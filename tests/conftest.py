@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from followup import create_app
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 from followup.extensions import db as _db
 
 TEST_KEYS = {

@@ -83,7 +83,7 @@ def fhir_bundle(encounters) -> bytes:
 def imported(world, data, hospital=None, **kw):
     """Receive bytes as a batch for hospital A (or `hospital`) and run it to its end, in-process."""
     from followup.batches import receive_bytes
-    from followup.clock import utcnow
+    from followup.core.clock import utcnow
     from followup.extensions import db
     from followup.loader import run_batch
     from followup.models.imports import ImportBatch

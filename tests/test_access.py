@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from followup.access import discharge_filter, mask_id_number, mask_name, mask_phone, task_filter
+from followup.core.access import discharge_filter, mask_id_number, mask_name, mask_phone, task_filter
 from followup.models import AuditEvent, Discharge, FollowupTask
 
 

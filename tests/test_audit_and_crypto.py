@@ -1,7 +1,7 @@
 """The hash-chained audit log and the encryption of phone numbers at rest."""
 from sqlalchemy import func, select, text
 
-from followup import audit
+from followup.core import audit
 from followup.models import AuditEvent, Patient
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from followup.auth import LoginRefused, authenticate
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.models import AuditEvent, User
 
 

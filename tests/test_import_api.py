@@ -6,7 +6,7 @@ import io
 from sqlalchemy import func, select
 
 from followup.batches import create_api_token
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.models import AuditEvent, Discharge
 from followup.models.imports import ImportBatch
 from tests.import_files import ID_FEMALE, adt_a03, csv_bytes, fhir_bundle, row

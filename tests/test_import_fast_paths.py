@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from followup.batches import receive_bytes
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.imports import values as v
 from followup.imports.headers import ColumnMap
 from followup.imports.rows import DischargeRowSchema, FastRowLoader, load_row

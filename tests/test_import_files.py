@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from followup.batches import receive_bytes
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.loader import rejected_rows, run_batch
 from followup.models import Discharge, FollowupTask, Patient
 from followup.models.imports import ImportBatch

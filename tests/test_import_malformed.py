@@ -77,7 +77,7 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(world, db, make_app):
     app = make_app(MAX_CONTENT_LENGTH=1024 * 1024)
     client = app.test_client()
     from followup.batches import create_api_token
-    from followup.clock import utcnow
+    from followup.core.clock import utcnow
     _row, token = create_api_token(world.hospital_a, "HIS", utcnow())
     db.session.commit()
     resp = client.post("/api/v1/imports/files", data=b"x" * (2 * 1024 * 1024),
@@ -86,7 +86,7 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(world, db, make_app):
 
 
 def test_a_late_import_still_gets_its_tasks_which_are_overdue_at_once(world, db):
-    from followup.clock import utcnow
+    from followup.core.clock import utcnow
     imported(world, csv_bytes([row(discharged="2026-10-01 09:00", admitted="2026-09-20", id_number="")]))
     d = db.session.scalar(select(Discharge))
     assert len(d.tasks) == 2 and all(t.overdue(utcnow()) for t in d.tasks)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from followup.batches import create_api_token, set_column_mapping
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.models import AuditEvent, Discharge, Role
 from followup.models.imports import HospitalApiToken, HospitalColumnMapping
 from followup.users import create_user

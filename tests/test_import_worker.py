@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from followup.batches import dispatch_batch, receive_bytes
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.jobs.maintenance import reconcile
 from followup.models import Discharge, FollowupTask
 from followup.models.imports import ImportBatch

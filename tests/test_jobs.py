@@ -8,7 +8,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select, update
 
 from followup import jobs
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.jobs.maintenance import reconcile
 from followup.models import AuditEvent, JobState, OutboxJob
 
@@ -16,7 +16,7 @@ from followup.models import AuditEvent, JobState, OutboxJob
 @jobs.job("test_write_once")
 def write_once(marker: int):
     """Idempotent by construction: writes its marker only if it is not there yet."""
-    from followup import audit
+    from followup.core import audit
     from followup.extensions import db
     if not db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "test.job",
                                                          AuditEvent.object_id == marker)):

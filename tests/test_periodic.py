@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from followup import jobs
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 from followup.jobs import maintenance
 from followup.jobs.maintenance import Periodic, tick
 from followup.models import AuditEvent, OutboxJob

@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 from followup.models import FollowupTask, Level, TaskStatus
 from followup.scheduling import create_tasks, due_at_for
 

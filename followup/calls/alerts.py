@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit
-from ..access import red_flag_filter
+from ..core import audit
+from ..core.access import red_flag_filter
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Role
 from ..models.alert import RedFlagAlert

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..access import CALLER_ROLES, task_filter
+from ..core.access import CALLER_ROLES, task_filter
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Role, TaskStatus, User
 from ..models.user import user_wards

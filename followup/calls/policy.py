@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import or_
 
-from ..clock import LOCAL_TZ, as_utc, local
+from ..core.clock import LOCAL_TZ, as_utc, local
 from ..models import FollowupTask, TaskStatus
 from ..models.call import Outcome
 from . import Invalid

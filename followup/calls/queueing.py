@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit
-from ..access import CALLER_ROLES, task_filter
-from ..clock import local, local_midnight
+from ..core import audit
+from ..core.access import CALLER_ROLES, task_filter
+from ..core.clock import local, local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, TaskStatus, User
 from ..models.call import CallAttempt, Outcome

@@ -9,8 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .. import audit, ledger
-from ..clock import local_date
+from .. import ledger
+from ..core import audit
+from ..core.clock import local_date
 from ..extensions import db
 from ..models import FollowupTask, Level, Ward
 from ..models.alert import RedFlagAlert

@@ -11,7 +11,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
-from .. import audit
+from ..core import audit
 from ..extensions import db
 from ..models import FollowupTask, Level, Ward
 from ..models.call import CallScript

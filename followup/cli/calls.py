@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from ..calls import CallError
 from ..calls.queueing import set_head_nurse
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import User
 from . import followup_cli

@@ -6,7 +6,7 @@ import click
 from sqlalchemy import select
 
 from ..batches import create_api_token, receive
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..loader import run_batch
 from ..models import Hospital
@@ -62,7 +62,7 @@ def import_file(path, code, fmt):
 @click.option("--label", default="HIS", show_default=True, help="What the token is for.")
 def import_token(code, label):
     """Create an API token for a hospital's HIS. It is printed once; only its hash is kept."""
-    from .. import audit
+    from ..core import audit
     row, token = create_api_token(_hospital(code), label, utcnow())
     audit.record("import.token_created", object_type="hospital_api_token", object_id=row.id)
     db.session.commit()
@@ -75,7 +75,7 @@ def import_token(code, label):
 def import_token_revoke(code, prefix):
     """Revoke the hospital's token that starts with PREFIX (as the HIS integration page lists it).
     It stops working at once. Exit 1 when no working token, or more than one, matches."""
-    from .. import audit
+    from ..core import audit
     from ..batches import api_tokens, revoke_api_token
     hospital = _hospital(code)
     prefix = prefix[:10]  # what the page shows; a whole token pasted works too

@@ -60,7 +60,7 @@ def disable_user(username):
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"no user {username!r}")
-    from ..clock import utcnow
+    from ..core.clock import utcnow
     from ..users import set_active
     set_active(user, False, now=utcnow())  # ends every session, audited
     db.session.commit()

@@ -1,8 +1,8 @@
 """Security commands: verify the audit chain, purge audit records past retention."""
 import click
 
-from .. import audit
-from ..clock import utcnow
+from ..core import audit
+from ..core.clock import utcnow
 from ..extensions import db
 from ..security.retention import RetentionError, purge_audit
 from . import followup_cli

@@ -11,9 +11,9 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Callable
 
-from ..access import mask_id_number
-from ..clock import LOCAL_TZ
-from ..crypto import Keys
+from ..core.access import mask_id_number
+from ..core.clock import LOCAL_TZ
+from ..core.crypto import Keys
 from ..patients import set_id_number, set_name, set_phones
 from ..scheduling import due_at_for
 from .errors import N_

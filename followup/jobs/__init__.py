@@ -15,7 +15,7 @@ from datetime import timedelta
 from flask import current_app, has_app_context
 from sqlalchemy import or_, select, update
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import JobState, OutboxJob
 

@@ -1,5 +1,5 @@
 """Daily audit retention: the purge job (policy retention, never below 180 days)."""
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..security.retention import purge_audit
 from . import job

@@ -2,7 +2,7 @@
 import logging
 
 from ..calls.watch import watch
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from . import job
 from .maintenance import PERIODIC, Periodic

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ..clock import local, utcnow
+from ..core.clock import local, utcnow
 from ..extensions import db
 from ..models import JobState, OutboxJob
 from . import _hand_over, _load_job_modules, submit

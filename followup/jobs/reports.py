@@ -2,7 +2,7 @@
 (fanned out, one job per hospital) and for one hospital on demand."""
 from sqlalchemy import select
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Hospital
 from ..reports import monthly

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .task import FollowupTask
 from .types import UTCDateTime

@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .types import UTCDateTime
 

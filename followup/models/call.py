@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .task import FollowupTask
 from .types import UTCDateTime

@@ -4,8 +4,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..crypto import EncryptedText
+from ..core.clock import utcnow
+from ..core.crypto import EncryptedText
 from ..extensions import db
 from .org import Hospital, Ward
 from .types import UTCDateTime

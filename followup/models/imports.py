@@ -7,8 +7,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..crypto import EncryptedText
+from ..core.clock import utcnow
+from ..core.crypto import EncryptedText
 from ..extensions import db
 from .org import Hospital
 from .types import UTCDateTime

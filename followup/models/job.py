@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .types import UTCDateTime
 

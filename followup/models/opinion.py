@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .types import UTCDateTime
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .types import UTCDateTime
 

@@ -11,8 +11,8 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBi
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
-from ..crypto import EncryptedText
+from ..core.clock import utcnow
+from ..core.crypto import EncryptedText
 from ..extensions import db
 from .org import Hospital, Region
 from .types import UTCDateTime

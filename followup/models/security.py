@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..clock import utcnow
-from ..crypto import EncryptedText
+from ..core.clock import utcnow
+from ..core.crypto import EncryptedText
 from ..extensions import db
 from .types import UTCDateTime
 

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .discharge import Discharge
 from .types import UTCDateTime

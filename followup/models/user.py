@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from .org import Hospital, Region, Ward
 from .types import UTCDateTime

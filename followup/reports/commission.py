@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ..clock import month_bounds
+from ..core.clock import month_bounds
 from ..extensions import db
 from ..ledger import open_as_of
 from ..models import Hospital, Region

@@ -5,7 +5,7 @@ from urllib.parse import quote
 from flask import Response, render_template
 from flask_babel import gettext as _
 
-from ..labels import CATEGORY_LABELS, ITEM_STATUS_LABELS, SATISFACTION_LABELS, SENTIMENT_LABELS
+from ..core.labels import CATEGORY_LABELS, ITEM_STATUS_LABELS, SATISFACTION_LABELS, SENTIMENT_LABELS
 from ..models.call import SATISFACTION_DIMENSIONS
 from .spreadsheet import Sheet, to_xlsx
 

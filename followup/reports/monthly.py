@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
-from ..clock import local, local_date, month_bounds
+from ..core.clock import local, local_date, month_bounds
 from ..extensions import db
 from ..ledger import open_as_of, status_as_of
 from ..models import Hospital, Ward

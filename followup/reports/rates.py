@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import aliased
 
-from ..clock import local_midnight
+from ..core.clock import local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Hospital, Level, Region, TaskStatus
 from ..models.call import SATISFACTION_DIMENSIONS, HospitalFollowup

@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import audit
+from ..core import audit
 from ..auth import check_password, client_ip
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..security import mfa
 from ..security.sessions import live_sessions, start_session

@@ -10,9 +10,9 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from .. import audit
-from ..clock import utcnow
-from ..access import blueprint_only_for
+from ..core import audit
+from ..core.clock import utcnow
+from ..core.access import blueprint_only_for
 from ..extensions import db
 from ..models import Hospital, Region, Role, User, Ward
 from ..security.sessions import live_sessions

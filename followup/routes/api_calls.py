@@ -7,10 +7,10 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit
-from ..access import CALLER_ROLES
+from ..core import audit
+from ..core.access import CALLER_ROLES
 from ..calls import CallError, Conflict, Invalid, queueing
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Role, User
 from ..schemas.calls_api import (AssignIn, AttemptIn, AttemptOut, CallErrorOut, ClaimedTaskOut, NextOut,

@@ -8,9 +8,9 @@ from flask import g, request
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from .. import audit
+from ..core import audit
 from ..batches import dispatch_batch, hospital_for_token, receive_bytes
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import csrf, db
 from ..imports import hl7v2
 from ..imports.errors import FileError

@@ -8,9 +8,9 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
-from ..access import CALLER_ROLES
+from ..core.access import CALLER_ROLES
 from ..calls import CallError, queueing, records
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Level
 from ..schemas.followup_forms import HospitalFollowupForm, WardFollowupForm

@@ -6,9 +6,9 @@ from flask import Blueprint, render_template, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import func, select
 
-from .. import audit
-from ..clock import local_midnight
-from ..access import blueprint_only_for
+from ..core import audit
+from ..core.clock import local_midnight
+from ..core.access import blueprint_only_for
 from ..extensions import db
 from ..models import AuditEvent, Role
 from ..reports.spreadsheet import spreadsheet_response

@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import audit
+from ..core import audit
 from ..auth import LoginRefused, authenticate, finish_login, password_expired, record_second_factor_failure
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import User
 from ..security import mfa

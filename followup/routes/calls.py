@@ -10,12 +10,12 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from .. import audit
-from ..access import CALLER_ROLES, get_task_or_404, mask_name
+from ..core import audit
+from ..core.access import CALLER_ROLES, get_task_or_404, mask_name
 from ..calls import CallError, alerts, policy, queueing, records, vocabulary
 from ..calls.board import may_use_board
 from ..calls.scripts import script_text
-from ..clock import local, utcnow
+from ..core.clock import local, utcnow
 from ..extensions import db
 from ..models import Role, TaskStatus, Ward
 from ..schemas.calls import queue_rows

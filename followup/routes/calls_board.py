@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..access import get_task_or_404
+from ..core.access import get_task_or_404
 from ..calls import CallError, alerts, policy, queueing
 from ..calls.board import board_tasks, callers_for, may_use_board
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import User
 from ..schemas.calls import queue_rows

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..calls.scripts import DEFAULT_SCRIPTS, PLACEHOLDERS, render_script, save_script
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Level, Role, Ward
 from ..models.call import CallScript

@@ -4,9 +4,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import audit
-from ..access import summary_hospital_ids
-from ..clock import utcnow
+from ..core import audit
+from ..core.access import summary_hospital_ids
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Role
 from ..reports import commission, exports, monthly

@@ -5,8 +5,8 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import audit
-from ..access import (HOSPITAL_RECORD_ROLES, blueprint_only_for, discharge_filter, get_discharge_or_404,
+from ..core import audit
+from ..core.access import (HOSPITAL_RECORD_ROLES, blueprint_only_for, discharge_filter, get_discharge_or_404,
                       may_reveal_contact)
 from ..extensions import db
 from ..models import Discharge, Patient, Role, Ward

@@ -11,11 +11,11 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .. import audit
-from ..access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
+from ..core import audit
+from ..core.access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
 from ..batches import (api_tokens, built_in_field, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
                        receive, revoke_api_token, set_column_mapping)
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..imports.errors import N_
 from ..loader import rejected_rows

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import audit, ledger
-from ..access import LEDGER_ROLES, get_scoped_or_404, ledger_filter, may_read_opinions
-from ..clock import local_date, utcnow
+from .. import ledger
+from ..core import audit
+from ..core.access import LEDGER_ROLES, get_scoped_or_404, ledger_filter, may_read_opinions
+from ..core.clock import local_date, utcnow
 from ..extensions import db
-from ..labels import CATEGORY_LABELS, EVENT_LABELS, ITEM_STATUS_LABELS
+from ..core.labels import CATEGORY_LABELS, EVENT_LABELS, ITEM_STATUS_LABELS
 from ..models import Role, User, Ward
 from ..models.opinion import ItemStatus, RectificationItem
 from ..schemas.ledger import CloseIn, LedgerFilter, ReassignIn, RespondIn, SendBackIn, load_or_400

@@ -3,8 +3,8 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from ..access import task_filter
-from ..clock import utcnow
+from ..core.access import task_filter
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import FollowupTask, TaskStatus
 

@@ -7,10 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import audit, jobs, ledger
-from ..access import (get_scoped_or_404, get_summary_hospital_or_404, may_read_opinions,
+from .. import jobs, ledger
+from ..core import audit
+from ..core.access import (get_scoped_or_404, get_summary_hospital_or_404, may_read_opinions,
                       opinion_filter, summary_hospital_ids)
-from ..clock import month_bounds, utcnow
+from ..core.clock import month_bounds, utcnow
 from ..extensions import db
 from ..jobs.reports import request_summary
 from ..models import Hospital, Role, Ward

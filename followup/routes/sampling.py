@@ -11,11 +11,11 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import audit
-from ..access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
+from ..core import audit
+from ..core.access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
                       sampled_record_filter)
 from ..calls.vocabulary import OUTCOME_LABELS
-from ..clock import utcnow
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Discharge, Role
 from ..models.sample import (Answer, AuditSample, Classification, SampleCallAttempt, SampleCheck,

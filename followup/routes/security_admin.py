@@ -6,9 +6,9 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from .. import audit
-from ..clock import utcnow
-from ..access import blueprint_only_for
+from ..core import audit
+from ..core.clock import utcnow
+from ..core.access import blueprint_only_for
 from ..extensions import db
 from ..models import Role, User
 from ..models.security import UserMfa

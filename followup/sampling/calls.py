@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from .. import audit
+from ..core import audit
 from ..extensions import db
 from ..models import FollowupTask, Level
 from ..models.call import HospitalFollowup, Outcome

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
-from ..clock import utcnow
+from ..core import audit
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Region
 from ..models.sample import AuditSample, SampledRecord, SampleStratum

@@ -5,8 +5,8 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import select
 
-from .. import audit
-from ..clock import utcnow
+from ..core import audit
+from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Hospital
 from ..models.sample import AuditSample, SampleCheck, SampledRecord

@@ -2,7 +2,7 @@
 these lists are not the call screen. The call screen reads the claimed task itself."""
 from marshmallow import Schema, fields
 
-from ..access import mask_name
+from ..core.access import mask_name
 
 
 class QueueRow(Schema):

@@ -3,10 +3,10 @@ numbers only; the full name and numbers are in ClaimedTaskOut, returned to the c
 (and audited by the route)."""
 from marshmallow import RAISE, Schema, fields, validate
 
-from ..access import mask_name
+from ..core.access import mask_name
 from ..calls import policy
 from ..calls.queueing import phone_numbers
-from ..clock import local
+from ..core.clock import local
 from ..models.call import Outcome
 
 

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from marshmallow import Schema, fields
 
-from ..access import mask_name, mask_phone, may_see_name
-from ..clock import local
+from ..core.access import mask_name, mask_phone, may_see_name
+from ..core.clock import local
 
 
 class TaskBrief(Schema):

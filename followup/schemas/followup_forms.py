@@ -6,7 +6,7 @@ passed to the constructor, since marshmallow 4 has no context."""
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..calls.vocabulary import GUIDANCE_CHOICES
-from ..clock import LOCAL_TZ
+from ..core.clock import LOCAL_TZ
 from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition, Outcome
 from ..models.opinion import Category, Sentiment
 

@@ -9,8 +9,8 @@ import qrcode
 import qrcode.image.svg
 from sqlalchemy import delete, select
 
-from .. import audit
-from ..crypto import blind_index
+from ..core import audit
+from ..core.crypto import blind_index
 from ..extensions import db
 from ..models import User
 from ..models.security import RecoveryCode, UserMfa

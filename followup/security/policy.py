@@ -3,7 +3,7 @@ retention): one row edited by the security administrator, read on every request.
 from flask import current_app, g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from .. import audit
+from ..core import audit
 from ..extensions import db
 from ..models import Role
 from ..models.security import AUDIT_RETENTION_FLOOR_DAYS, SecurityPolicy

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, text
 
-from .. import audit
+from ..core import audit
 from ..extensions import db
 from ..models import AuditEvent
 from ..models.security import AUDIT_RETENTION_FLOOR_DAYS, AuditAnchor

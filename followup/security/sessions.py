@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ..clock import as_utc
+from ..core.clock import as_utc
 from ..extensions import db
 from ..models import User
 from ..models.security import UserSession

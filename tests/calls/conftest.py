@@ -3,7 +3,7 @@ from datetime import date, datetime
 
 import pytest
 
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 
 
 def at(day: int, hh: int, mm: int = 0, month: int = 11) -> datetime:

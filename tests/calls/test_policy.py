@@ -135,7 +135,7 @@ def test_ending_a_task_is_audited_and_a_routine_dial_is_its_own_record(db, world
     from followup.models.call import CallAttempt
     routine = _dial(world, ward_tasks[0], at(21, 9), Outcome.NO_ANSWER)
     ended = _dial(world, ward_tasks[1], at(21, 9, 5), Outcome.DECEASED)
-    db.session.commit()  # audit events join the chain with the commit (followup/audit.py)
+    db.session.commit()  # audit events join the chain with the commit (followup/core/audit.py)
     events = db.session.execute(select(AuditEvent.action, AuditEvent.object_id, AuditEvent.user_id)
                                 .where(AuditEvent.object_type == "task")).all()
     assert events == [("task.close", ended.id, world.nurse.id)]

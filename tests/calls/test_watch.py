@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from followup import jobs
 from followup.calls.watch import flag_at_risk, watch
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.jobs.maintenance import tick
 from followup.models import FollowupTask, JobState, OutboxJob, TaskStatus
 from followup.models.call import CallAttempt, Outcome

@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 import pytest
 import time_machine
 
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=LOCAL_TZ)  # inside calling hours
 MEDICINES = "阿司匹林肠溶片 100mg 每日一次\n苯磺酸氨氯地平片 5mg 每日一次"

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 from followup.extensions import db
 from followup.models import Level, TaskStatus, Ward
 from followup.models.call import HospitalFollowup

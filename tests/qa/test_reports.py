@@ -9,7 +9,7 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from followup import jobs
-from followup.access import hospital_ids_select
+from followup.core.access import hospital_ids_select
 from followup.jobs.maintenance import tick
 from followup.models import JobState, OutboxJob
 from followup.models.report import MonthlySummary

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.models import Discharge, Level, TaskStatus
 from followup.reports import monthly, rates
 
@@ -81,7 +81,7 @@ def test_the_auditors_view_has_figures_but_no_patients_words(november):
 
 def test_rates_group_hospitals_into_counties_and_the_city(november):
     w = november.world
-    from followup.access import hospital_ids_select
+    from followup.core.access import hospital_ids_select
     sel = hospital_ids_select(w.city_auditor)
     by_county = rates.rates(sel, date(2026, 11, 1), date(2026, 12, 1), "county")
     assert by_county[w.county_a.id]["eligible"] == 4 and by_county[w.county_b.id]["eligible"] == 1

@@ -3,7 +3,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from followup.clock import LOCAL_TZ
+from followup.core.clock import LOCAL_TZ
 from followup.extensions import db
 from followup.models import Discharge, Patient
 from followup.sampling.draw import DrawRequest, draw_sample

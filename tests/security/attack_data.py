@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pyotp
 from werkzeug.routing import AnyConverter, IntegerConverter
 
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 
 # Hostile text (RELIABILITY.md §(c) B): script, handlers, URLs, attribute break-outs, SSTI,
 # textarea break-out, RTL override, log injection, a long message.

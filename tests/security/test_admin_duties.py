@@ -8,8 +8,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from attack_data import SQLI_PAYLOADS
-from followup import audit
-from followup.clock import utcnow
+from followup.core import audit
+from followup.core.clock import utcnow
 from followup.jobs import registered
 from followup.jobs.maintenance import PERIODIC
 from followup.models import AuditEvent, User

@@ -7,7 +7,7 @@ import time_machine
 from sqlalchemy import select, text
 
 from attack_data import current_totp
-from followup.clock import utcnow
+from followup.core.clock import utcnow
 from followup.models import AuditEvent, Role, User
 from followup.models.security import RecoveryCode, UserMfa, UserSession
 

@@ -4,8 +4,8 @@ A row outside the user's scope is indistinguishable from a missing one (404)."""
 from flask import abort
 from sqlalchemy import false, select
 
-from .extensions import db
-from .models import Discharge, FollowupTask, Hospital, Level, Region, Role, User
+from ..extensions import db
+from ..models import Discharge, FollowupTask, Hospital, Level, Region, Role, User
 
 # Roles that call patients and so may reveal their phone number (logged).
 CALLER_ROLES = {Role.NURSE, Role.CENTRE_STAFF}
@@ -152,7 +152,7 @@ def get_summary_hospital_or_404(user: User, hospital_id: int) -> Hospital:
 
 
 def opinion_filter(user: User):
-    from .models.opinion import Opinion
+    from ..models.opinion import Opinion
     return Opinion.hospital_id == user.hospital_id if user.role_enum == Role.QA else false()
 
 
@@ -161,7 +161,7 @@ LEDGER_ROLES = {Role.QA, Role.DEPT_RESPONDER}
 
 def ledger_filter(user: User):
     """QA: its hospital's items; a responder: the items assigned to its departments."""
-    from .models.opinion import RectificationItem as RI
+    from ..models.opinion import RectificationItem as RI
     role = user.role_enum
     if role == Role.QA:
         return RI.hospital_id == user.hospital_id
@@ -183,7 +183,7 @@ def get_scoped_or_404(user: User, model, row_id: int, scope):
 def red_flag_filter(user: User):
     """The ward's nurses (head nurse included) see its alerts; QA and the hospital admin their
     hospital's."""
-    from .models.alert import RedFlagAlert
+    from ..models.alert import RedFlagAlert
     role = user.role_enum
     if role == Role.NURSE:
         return RedFlagAlert.ward_id.in_(user.ward_ids) if user.ward_ids else false()
@@ -199,7 +199,7 @@ def red_flag_filter(user: User):
 
 def sample_filter(user: User):
     """AuditSample rows whose draw record and per-hospital figures the user may see."""
-    from .models.sample import AuditSample
+    from ..models.sample import AuditSample
     role = user.role_enum
     if role == Role.COUNTY_AUDITOR:
         return AuditSample.region_id == user.region_id
@@ -211,7 +211,7 @@ def sample_filter(user: User):
 
 def sampled_record_filter(user: User):
     """SampledRecord rows (patients) the user may call: their own region's draws only."""
-    from .models.sample import AuditSample, SampledRecord
+    from ..models.sample import AuditSample, SampledRecord
     if user.role_enum not in AUDITOR_ROLES or user.region_id is None:
         return false()
     own = select(AuditSample.id).where(AuditSample.region_id == user.region_id)
@@ -226,7 +226,7 @@ def _sampled_discharges(user: User):
     """Auditors open exactly the discharges sampled in their own region's draws."""
     if user.role_enum not in AUDITOR_ROLES:
         return None
-    from .models.sample import SampledRecord
+    from ..models.sample import SampledRecord
     return Discharge.id.in_(select(SampledRecord.discharge_id).where(sampled_record_filter(user)))
 
 
@@ -236,14 +236,14 @@ def may_draw_sample(user: User, region: Region) -> bool:
 
 def import_batch_filter(user: User):
     """Import batches (and their rejected rows): a hospital admin sees her hospital's only."""
-    from .models.imports import ImportBatch
+    from ..models.imports import ImportBatch
     if user.role_enum == Role.HOSPITAL_ADMIN and user.hospital_id:
         return ImportBatch.hospital_id == user.hospital_id
     return false()
 
 
 def get_import_batch_or_404(user: User, batch_id: int):
-    from .models.imports import ImportBatch
+    from ..models.imports import ImportBatch
     batch = db.session.scalar(select(ImportBatch).where(ImportBatch.id == batch_id, import_batch_filter(user)))
     if batch is None:
         abort(404)

@@ -4,7 +4,7 @@ from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from .clock import local
-from .models.discharge import DISPOSITIONS
+from ..models.discharge import DISPOSITIONS
 
 
 def init_templating(app):
@@ -13,7 +13,7 @@ def init_templating(app):
 
     @app.context_processor
     def _menu():
-        from .routes import NAV
+        from ..routes import NAV
         items = []
         if current_user.is_authenticated:
             items = [n for n in NAV if current_user.role in n.roles]

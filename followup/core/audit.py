@@ -14,8 +14,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from .clock import utcnow
-from .extensions import db
-from .models import AuditEvent
+from ..extensions import db
+from ..models import AuditEvent
 
 _CHAIN_LOCK = 7_310_001  # PostgreSQL advisory lock id that serialises appends to the chain
 
@@ -87,7 +87,7 @@ def _drop_pending(session: Session, previous_transaction) -> None:
 def verify_chain(batch: int = 5000) -> tuple[bool, int, int | None]:
     """Walk the chain in id order, from the last retention anchor if rows were purged.
     Returns (ok, rows checked, id of the first bad row)."""
-    from .models.security import AuditAnchor
+    from ..models.security import AuditAnchor
     anchor = db.session.scalars(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1)).first()
     prev, checked, last_id = (anchor.last_hash, 0, anchor.through_id) if anchor else ("", 0, 0)
     while True:
