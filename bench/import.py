@@ -193,11 +193,11 @@ def main():
         if args.verbose:  # after the migrations, whose logging set-up disables other loggers
             import logging
             logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
-            for name in ("followup.loader", "followup.staging"):
+            for name in ("followup.imports.run", "followup.imports.write"):
                 logging.getLogger(name).disabled = False
-        from followup.batches import receive
+        from followup.imports.batches import receive
         from followup.core.clock import utcnow
-        from followup.loader import run_batch
+        from followup.imports.run import run_batch
         from followup.models import Hospital, Region, Ward
         city = Region(code="371500", name="聊城市", level="city")
         h = Hospital(code="HB1", name="聊城市人民医院", region=city)

@@ -82,10 +82,10 @@ def fhir_bundle(encounters) -> bytes:
 
 def imported(world, data, hospital=None, **kw):
     """Receive bytes as a batch for hospital A (or `hospital`) and run it to its end, in-process."""
-    from followup.batches import receive_bytes
+    from followup.imports.batches import receive_bytes
     from followup.core.clock import utcnow
     from followup.extensions import db
-    from followup.loader import run_batch
+    from followup.imports.run import run_batch
     from followup.models.imports import ImportBatch
     batch, _ = receive_bytes(hospital or world.hospital_a, data, source=kw.pop("source", None),
                              channel="cli", filename=kw.pop("filename", "his.csv"), now=utcnow(),

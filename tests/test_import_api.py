@@ -5,7 +5,7 @@ import io
 
 from sqlalchemy import func, select
 
-from followup.batches import create_api_token
+from followup.imports.batches import create_api_token
 from followup.core.clock import utcnow
 from followup.models import AuditEvent, Discharge
 from followup.models.imports import ImportBatch
@@ -117,7 +117,7 @@ def test_hospital_admins_upload_and_see_progress_counts_and_rejected_rows(world,
 
 
 def test_only_the_hospitals_own_admin_sees_its_imports(world, db, as_user):
-    from followup.batches import receive_bytes
+    from followup.imports.batches import receive_bytes
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="cli", now=utcnow(),
                              submit_job=False)
     db.session.commit()

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from followup.batches import receive_bytes
+from followup.imports.batches import receive_bytes
 from followup.core.clock import utcnow
 from followup.imports import values as v
 from followup.imports.headers import ColumnMap
@@ -139,7 +139,7 @@ def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_i
             db.session.commit()
         batch, _ = receive_bytes(hospital, data, source=None, channel="cli", now=utcnow(), submit_job=False)
         db.session.commit()
-        from followup.loader import run_batch
+        from followup.imports.run import run_batch
         assert run_batch(batch.id, now=NOW) == "completed"
         db.session.expire_all()
         b = db.session.get(ImportBatch, batch.id)
@@ -164,7 +164,7 @@ def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_i
 def test_array_literals_for_the_writer_survive_every_character_a_cell_may_hold(db):
     from sqlalchemy import text
 
-    from followup.staging import _array
+    from followup.imports.write import _array
     values = ["ZY1", "b,c", 'd"e', "f\\g", "{h}", " i ", "NULL", "", "中文", "x\ty\nz", "'"]
     literal = _array(values)
     if db.session.get_bind().dialect.name == "postgresql":
@@ -180,7 +180,7 @@ def test_worker_processes_end_even_when_the_parent_only_flags_sigterm(world, db,
     import signal
     import threading
 
-    from followup.loader import run_batch
+    from followup.imports.run import run_batch
     app.config.update(IMPORT_PROCESSES=2, IMPORT_POOL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=10)
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"T{i}", id_number="") for i in range(30)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)
@@ -203,7 +203,7 @@ def test_worker_processes_end_even_when_the_parent_only_flags_sigterm(world, db,
 def test_a_worker_process_restores_the_default_sigterm_whatever_its_parent_set():
     import signal
 
-    from followup.loader import _worker_init
+    from followup.imports.run import _worker_init
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         _worker_init(None, [])

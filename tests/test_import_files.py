@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
-from followup.batches import receive_bytes
+from followup.imports.batches import receive_bytes
 from followup.core.clock import utcnow
-from followup.loader import rejected_rows, run_batch
+from followup.imports.run import rejected_rows, run_batch
 from followup.models import Discharge, FollowupTask, Patient
 from followup.models.imports import ImportBatch
 from followup.scheduling import due_at_for
@@ -198,7 +198,7 @@ def test_the_same_stay_twice_in_one_file_is_kept_once_or_flagged_when_they_diffe
 
 
 def test_a_hospital_column_mapping_reads_an_export_with_its_own_names(world, db):
-    from followup.batches import set_column_mapping
+    from followup.imports.batches import set_column_mapping
     set_column_mapping(world.hospital_a, "病人电话", "phone")
     set_column_mapping(world.hospital_a, "住院流水", "inpatient_no")
     db.session.commit()
@@ -244,7 +244,7 @@ def test_cli_prints_one_json_object_exits_0_with_rejects_and_a_second_run_insert
 
 
 def test_a_crash_after_the_first_chunk_resumes_at_the_cursor_without_duplicates(world, db, app, monkeypatch):
-    from followup import staging
+    from followup.imports import write
     app.config["IMPORT_CHUNK_ROWS"] = 2
     data = csv_bytes([row(no=f"R{i}", id_number="") for i in range(7)])
     batch, _ = receive_bytes(world.hospital_a, data, source=None, channel="cli", now=utcnow(), submit_job=False)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from followup.imports import tables
-from followup.loader import rejected_rows
+from followup.imports.run import rejected_rows
 from followup.models import Discharge
 from tests.import_files import CN_HEADERS, counts, csv_bytes, imported, row
 
@@ -76,7 +76,7 @@ def test_a_zip_bomb_xlsx_is_refused_before_it_is_opened(world, db, monkeypatch):
 def test_an_upload_over_the_size_limit_is_refused_with_413(world, db, make_app):
     app = make_app(MAX_CONTENT_LENGTH=1024 * 1024)
     client = app.test_client()
-    from followup.batches import create_api_token
+    from followup.imports.batches import create_api_token
     from followup.core.clock import utcnow
     _row, token = create_api_token(world.hospital_a, "HIS", utcnow())
     db.session.commit()

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from followup.batches import create_api_token, set_column_mapping
+from followup.imports.batches import create_api_token, set_column_mapping
 from followup.core.clock import utcnow
 from followup.models import AuditEvent, Discharge, Role
 from followup.models.imports import HospitalApiToken, HospitalColumnMapping
@@ -229,7 +229,7 @@ def test_mapping_a_recognised_header_says_what_it_changes(world, db, as_user):
 
 
 def test_one_header_has_one_mapping_whatever_its_spacing_and_a_concurrent_save_updates_it(world, db, monkeypatch):
-    from followup import batches
+    from followup.imports import batches
     from followup.models.imports import HospitalColumnMapping
     h = world.hospital_a
     batches.set_column_mapping(h, "病人电话", "phone")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from followup.batches import dispatch_batch, receive_bytes
+from followup.imports.batches import dispatch_batch, receive_bytes
 from followup.core.clock import utcnow
 from followup.jobs.maintenance import reconcile
 from followup.models import Discharge, FollowupTask
@@ -112,7 +112,7 @@ def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_righ
 
 
 def test_a_second_run_while_the_first_holds_the_lease_is_a_no_op(world, db):
-    from followup.loader import run_batch
+    from followup.imports.run import run_batch
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="cli", now=utcnow(),
                              submit_job=False)
     db.session.commit()
@@ -125,8 +125,8 @@ def test_a_second_run_while_the_first_holds_the_lease_is_a_no_op(world, db):
 
 def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
     """Run A stalls past its lease, run B takes over; A's next chunk is refused and rolled back."""
-    from followup import staging
-    from followup.loader import run_batch
+    from followup.imports import write
+    from followup.imports.run import run_batch
     app.config["IMPORT_CHUNK_ROWS"] = 1
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"L{i}", id_number="") for i in range(3)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)

@@ -5,10 +5,10 @@ import time
 import click
 from sqlalchemy import select
 
-from ..batches import create_api_token, receive
+from ..imports.batches import create_api_token, receive
 from ..core.clock import utcnow
 from ..extensions import db
-from ..loader import run_batch
+from ..imports.run import run_batch
 from ..models import Hospital
 from ..models.imports import BatchStatus, ImportBatch
 from . import followup_cli
@@ -76,7 +76,7 @@ def import_token_revoke(code, prefix):
     """Revoke the hospital's token that starts with PREFIX (as the HIS integration page lists it).
     It stops working at once. Exit 1 when no working token, or more than one, matches."""
     from ..core import audit
-    from ..batches import api_tokens, revoke_api_token
+    from ..imports.batches import api_tokens, revoke_api_token
     hospital = _hospital(code)
     prefix = prefix[:10]  # what the page shows; a whole token pasted works too
     matches = [t for t in api_tokens(hospital.id) if t.revoked_at is None and t.prefix.startswith(prefix)]
@@ -95,7 +95,7 @@ def import_token_revoke(code, prefix):
 @click.argument("field")
 def import_mapping(code, header, field):
     """Map a hospital's own column HEADER to one of our FIELDs (e.g. 病人电话 phone)."""
-    from ..batches import set_column_mapping
+    from ..imports.batches import set_column_mapping
     try:
         set_column_mapping(_hospital(code), header, field)
     except ValueError as exc:

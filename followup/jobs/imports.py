@@ -8,7 +8,7 @@ log = logging.getLogger(__name__)
 
 @job("import_batch", queue=QUEUE_IMPORTS)
 def import_batch(batch_id: int) -> None:
-    from ..loader import run_batch
+    from ..imports.run import run_batch
     outcome = run_batch(batch_id)
     log.info("import batch %s: %s", batch_id, outcome)
     if outcome in ("busy", "lost"):

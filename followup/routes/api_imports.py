@@ -9,7 +9,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
 from ..core import audit
-from ..batches import dispatch_batch, hospital_for_token, receive_bytes
+from ..imports.batches import dispatch_batch, hospital_for_token, receive_bytes
 from ..core.clock import utcnow
 from ..extensions import csrf, db
 from ..imports import hl7v2
@@ -17,7 +17,7 @@ from ..imports.errors import FileError
 from ..imports.fhir import read_bundle
 from ..imports.rows import DischargeRowSchema, load_row
 from ..imports.sources import decode
-from ..loader import rejected_rows
+from ..imports.run import rejected_rows
 from ..models.imports import ImportBatch
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports",

@@ -13,12 +13,12 @@ from wtforms.validators import DataRequired, Length
 
 from ..core import audit
 from ..core.access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
-from ..batches import (api_tokens, built_in_field, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
+from ..imports.batches import (api_tokens, built_in_field, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
                        receive, revoke_api_token, set_column_mapping)
 from ..core.clock import utcnow
 from ..extensions import db
 from ..imports.errors import N_
-from ..loader import rejected_rows
+from ..imports.run import rejected_rows
 from ..models import Hospital, Role
 from ..models.imports import HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportRejectedRow
 from ..reports.spreadsheet import csv_bytes

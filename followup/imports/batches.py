@@ -12,11 +12,11 @@ from typing import BinaryIO
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from . import jobs
-from .core.crypto import keys
-from .extensions import db
-from .models import Hospital
-from .models.imports import (HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportPayloadPart)
+from .. import jobs
+from ..core.crypto import keys
+from ..extensions import db
+from ..models import Hospital
+from ..models.imports import (HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportPayloadPart)
 
 PART_BYTES = 1 << 20
 _PART_KEY_ID = 1  # first byte of each stored part, like crypto.EncryptedText's key id
@@ -64,7 +64,7 @@ def receive_bytes(hospital, data: bytes, **kwargs) -> tuple[ImportBatch, bool]:
 
 def dispatch_batch(batch: ImportBatch) -> None:
     """After the commit: hand the batch's job to the queue (or run it in-process)."""
-    from .models import OutboxJob
+    from ..models import OutboxJob
     row = db.session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == f"import:{batch.id}"))
     if row is not None:
         jobs.dispatch([row.id])
@@ -154,7 +154,7 @@ def column_mapping(hospital_id: int) -> dict[str, str]:
 
 def built_in_field(source_header: str) -> str | None:
     """The field a header is read as without any mapping (None: ignored unless mapped)."""
-    from .imports.headers import FIELD_ALIASES, normalise_header
+    from .headers import FIELD_ALIASES, normalise_header
     key = normalise_header(source_header)
     return next((f for f, aliases in FIELD_ALIASES.items() if key in map(normalise_header, aliases)), None)
 
@@ -172,7 +172,7 @@ def delete_column_mapping(row: HospitalColumnMapping) -> None:
 
 
 def set_column_mapping(hospital: Hospital, source_header: str, field: str) -> HospitalColumnMapping:
-    from .imports.headers import FIELD_ALIASES
+    from .headers import FIELD_ALIASES
     if field not in FIELD_ALIASES:
         raise ValueError(f"unknown field {field!r}")
     row = _mapping_for(hospital.id, source_header)
@@ -191,7 +191,7 @@ def set_column_mapping(hospital: Hospital, source_header: str, field: str) -> Ho
 def _mapping_for(hospital_id: int, source_header: str) -> HospitalColumnMapping | None:
     """The hospital's mapping for a header as imports compare headers (姓　名 is 姓名), so one
     header never has two mappings that differ only in spaces or full-width forms."""
-    from .imports.headers import normalise_header
+    from .headers import normalise_header
     key = normalise_header(source_header)
     rows = db.session.scalars(select(HospitalColumnMapping).where(HospitalColumnMapping.hospital_id == hospital_id))
     return next((r for r in rows if normalise_header(r.source_header) == key), None)

@@ -20,17 +20,17 @@ from types import SimpleNamespace
 from flask import current_app
 from sqlalchemy import select, update
 
-from .core import audit
+from ..core import audit
 from .batches import column_mapping, drop_payload, payload_file
-from .core.clock import utcnow
-from .extensions import db
-from .core.crypto import keys
-from .imports.errors import FileError
-from .imports.prepare import ChunkPreparer
-from .imports.sources import open_source
-from .models import Hospital
-from .models.imports import BatchStatus, ImportBatch, ImportRejectedRow
-from .staging import ChunkWriter, Wards
+from ..core.clock import utcnow
+from ..extensions import db
+from ..core.crypto import keys
+from .errors import FileError
+from .prepare import ChunkPreparer
+from .sources import open_source
+from ..models import Hospital
+from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
+from .write import ChunkWriter, Wards
 
 log = logging.getLogger(__name__)
 

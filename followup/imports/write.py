@@ -19,16 +19,16 @@ from sqlalchemy import (Column, Date, case, Integer, LargeBinary, MetaData, Stri
                         literal, select, text, true, union_all, update)
 from sqlalchemy.schema import CreateTable
 
-from .core import audit
+from ..core import audit
 from .batches import drop_payload
-from .core.clock import utcnow
-from .extensions import db
-from .imports.prepare import ChunkPreparer, PreparedChunk, ward_key
-from .models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
-from .models.discharge import DISPOSITION_DIED
-from .models.imports import BatchStatus, ImportBatch, ImportRejectedRow
-from .models.task import OPEN_STATUSES, TaskStatus
-from .models.types import UTCDateTime
+from ..core.clock import utcnow
+from ..extensions import db
+from .prepare import ChunkPreparer, PreparedChunk, ward_key
+from ..models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
+from ..models.discharge import DISPOSITION_DIED
+from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
+from ..models.task import OPEN_STATUSES, TaskStatus
+from ..models.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 _HOSPITAL_LOCK = 7_310_100  # advisory lock namespace: one writing chunk per hospital at a time
