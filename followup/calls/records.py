@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .. import ledger
+from ..rectification import ledger
 from ..core import audit
 from ..core.clock import local_date
 from ..extensions import db

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from ..core.clock import month_bounds
 from ..extensions import db
-from ..ledger import open_as_of
+from ..rectification.ledger import open_as_of
 from ..models import Hospital, Region
 from ..models.opinion import RectificationItem, Sentiment
 from . import rates as R

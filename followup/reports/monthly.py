@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ..core.clock import local, local_date, month_bounds
 from ..extensions import db
-from ..ledger import open_as_of, status_as_of
+from ..rectification.ledger import open_as_of, status_as_of
 from ..models import Hospital, Ward
 from ..models.call import SATISFACTION_DIMENSIONS
 from ..models.opinion import Category, Opinion, RectificationItem, Sentiment

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import ledger
+from ..rectification import ledger
 from ..core import audit
 from ..core.access import LEDGER_ROLES, get_scoped_or_404, ledger_filter, may_read_opinions
 from ..core.clock import local_date, utcnow

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import jobs, ledger
+from .. import jobs
+from ..rectification import ledger
 from ..core import audit
 from ..core.access import (get_scoped_or_404, get_summary_hospital_or_404, may_read_opinions,
                       opinion_filter, summary_hospital_ids)

@@ -50,7 +50,7 @@ def opinion(d, text, sentiment, category, recorder, recorded, ward=None):
 
 
 def item(hospital, ward, problem, created, due, *, status="open", closed=None, opinion=None):
-    from followup import ledger
+    from followup.rectification import ledger
     it = RectificationItem(hospital_id=hospital.id, ward_id=ward.id if ward else None, problem=problem,
                            status=status, due_date=due, created_at=created, closed_at=closed,
                            opinion_id=opinion.id if opinion else None, source="qa")

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from followup import ledger
+from followup.rectification import ledger
 from followup.models import AuditEvent, Role
 from followup.models.opinion import Opinion, RectificationItem
 

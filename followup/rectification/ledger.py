@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from .core import audit
-from .core.clock import local_date
-from .extensions import db
-from .models import Ward
-from .models.opinion import Category, ItemStatus, Opinion, RectificationEvent, RectificationItem, Sentiment
+from ..core import audit
+from ..core.clock import local_date
+from ..extensions import db
+from ..models import Ward
+from ..models.opinion import Category, ItemStatus, Opinion, RectificationEvent, RectificationItem, Sentiment
 
 # Days a department has to answer a complaint before the item counts as overdue.
 DEFAULT_DUE_DAYS = 15
