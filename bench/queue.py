@@ -76,7 +76,7 @@ def build_database(url: str, tasks: int, callers: int) -> None:
     from followup.core.crypto import EncryptedText, blind_index
     from followup.extensions import db
     from followup.models import Hospital, Region, Role, Ward
-    from followup.users import create_user
+    from followup.security.users import create_user
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade(revision="heads")

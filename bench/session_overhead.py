@@ -27,11 +27,11 @@ def main(n=300):
                       "WTF_CSRF_ENABLED": False, "MFA_ROLES": "", "JOBS_INLINE_MODE": "sync"})
     with app.app_context():
         from flask_migrate import upgrade
-        from followup.auth import check_password, hash_password
+        from followup.security.auth import check_password, hash_password
         from followup.extensions import db
         from followup.models import Role
         from followup.security import mfa
-        from followup.users import create_user
+        from followup.security.users import create_user
         upgrade(revision="heads")
         user = create_user("bench_admin", "Bench-Pass-2026", Role.SYS_ADMIN)
         db.session.commit()

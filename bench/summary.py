@@ -85,7 +85,7 @@ def sql(statement, **params):
 def add_organisations(n_hospitals):
     """A city with ten counties; every third hospital is 市直; 10 clinical wards + 2 functional."""
     from followup.models import Role
-    from followup.users import create_user
+    from followup.security.users import create_user
     base = sql("SELECT count(*) FROM hospital").scalar()
     sql("INSERT INTO region (code, name, level) VALUES ('B37', '基准市', 'city') ON CONFLICT DO NOTHING")
     sql("""INSERT INTO region (code, name, level, parent_id)

@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=os.path.join(root, "followup", "translations"))
     crypto.init_keys(app)
-    from . import auth  # registers the user loader
+    from .security import auth  # registers the user loader
     auth.init_app(app)
     from .security import http as security_http
     security_http.init_app(app)

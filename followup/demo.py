@@ -14,7 +14,7 @@ from .extensions import db
 from .models import Discharge, Hospital, Patient, Region, Role, User, Ward
 from .patients import set_id_number, set_name, set_phones
 from .scheduling import create_tasks
-from .users import create_user
+from .security.users import create_user
 
 CITY = ("371500", "聊城市")
 COUNTIES = [("371502", "东昌府区"), ("371521", "阳谷县")]

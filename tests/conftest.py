@@ -151,7 +151,7 @@ class World:
 
     def __init__(self):
         from followup.models import Hospital, Region, Role, Ward
-        from followup.users import create_user
+        from followup.security.users import create_user
         s = _db.session
         self.city = Region(code="371500", name="聊城市", level="city")
         self.county_a = Region(code="371502", name="东昌府区", level="county", parent=self.city)

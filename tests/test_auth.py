@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from followup.auth import LoginRefused, authenticate
+from followup.security.auth import LoginRefused, authenticate
 from followup.core.clock import utcnow
 from followup.models import AuditEvent, User
 

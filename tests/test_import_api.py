@@ -122,7 +122,7 @@ def test_only_the_hospitals_own_admin_sees_its_imports(world, db, as_user):
                              submit_job=False)
     db.session.commit()
     from followup.models import Role
-    from followup.users import create_user
+    from followup.security.users import create_user
     admin_b = create_user("admin_b", world.PASSWORD, Role.HOSPITAL_ADMIN, hospital_code="HB")
     db.session.commit()
     for user in (admin_b, world.nurse, world.sys_admin):

@@ -11,7 +11,7 @@ from followup.imports.batches import create_api_token, set_column_mapping
 from followup.core.clock import utcnow
 from followup.models import AuditEvent, Discharge, Role
 from followup.models.imports import HospitalApiToken, HospitalColumnMapping
-from followup.users import create_user
+from followup.security.users import create_user
 from tests.import_files import csv_bytes, row
 
 PAGE = "/imports/integration"

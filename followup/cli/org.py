@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Hospital, Region, Role
-from ..users import UserError, create_user
+from ..security.users import UserError, create_user
 from . import followup_cli
 
 
@@ -61,7 +61,7 @@ def disable_user(username):
     if user is None:
         raise click.ClickException(f"no user {username!r}")
     from ..core.clock import utcnow
-    from ..users import set_active
+    from ..security.users import set_active
     set_active(user, False, now=utcnow())  # ends every session, audited
     db.session.commit()
     click.echo(f"disabled {username}")

@@ -8,12 +8,12 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..core import audit
-from ..auth import check_password, client_ip
+from ..security.auth import check_password, client_ip
 from ..core.clock import utcnow
 from ..extensions import db
 from ..security import mfa
 from ..security.sessions import live_sessions, start_session
-from ..users import UserError, change_password, revoke_user_sessions
+from ..security.users import UserError, change_password, revoke_user_sessions
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -16,7 +16,7 @@ from ..core.access import blueprint_only_for
 from ..extensions import db
 from ..models import Hospital, Region, Role, User, Ward
 from ..security.sessions import live_sessions
-from ..users import UserError, change_role, create_user, revoke_user_sessions, set_active
+from ..security.users import UserError, change_role, create_user, revoke_user_sessions, set_active
 from . import nav
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -12,7 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..core import audit
-from ..auth import LoginRefused, authenticate, finish_login, password_expired, record_second_factor_failure
+from ..security.auth import LoginRefused, authenticate, finish_login, password_expired, record_second_factor_failure
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import User

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from followup.calls import queueing
 from followup.extensions import db as _db
 from followup.models import FollowupTask, Level, Role, TaskStatus, User
-from followup.users import create_user
+from followup.security.users import create_user
 
 from .conftest import at
 

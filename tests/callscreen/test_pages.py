@@ -26,7 +26,7 @@ def test_call_screen_shows_full_number_as_tel_link_and_logs_the_opening(world, d
 
 def test_call_screen_of_a_task_not_claimed_by_you_shows_no_number(world, as_user, claimed, frozen):
     ward_task, _ = claimed
-    from followup.users import create_user
+    from followup.security.users import create_user
     from followup.models import Role
     other = create_user("nurse_a2", world.PASSWORD, Role.NURSE, hospital_code="HA", ward_codes=["XNK"])
     resp = as_user(other).get(f"/calls/{ward_task.id}")

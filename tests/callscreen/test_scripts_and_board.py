@@ -70,7 +70,7 @@ def test_the_board_is_for_head_nurses_and_assigns_to_a_named_caller(world, db, a
     client = as_user(head_nurse)
     page = client.get("/calls/board/").get_data(as_text=True)
     assert d.inpatient_no in page and "张三" not in page  # masked on the board
-    from followup.users import create_user
+    from followup.security.users import create_user
     from followup.models import Role
     caller = create_user("nurse_a3", world.PASSWORD, Role.NURSE, hospital_code="HA", ward_codes=["XNK"])
     db.session.commit()

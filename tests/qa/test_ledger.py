@@ -131,7 +131,7 @@ def test_an_empty_answer_is_refused_with_a_message_and_nothing_changes(november,
 
 
 def test_qa_of_another_hospital_gets_404_for_items_and_opinions(november, world, as_user, db):
-    from followup.users import create_user
+    from followup.security.users import create_user
     other_qa = create_user("qa_b", world.PASSWORD, Role.QA, hospital_code="HB")
     db.session.commit()
     c = as_user(other_qa)

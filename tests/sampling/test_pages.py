@@ -78,7 +78,7 @@ def test_city_sees_a_county_draw_but_not_its_patients(world, populate, as_user, 
 
 
 def test_another_county_auditor_gets_404_everywhere(world, populate, as_user, draw):
-    from followup.users import create_user
+    from followup.security.users import create_user
     other = create_user("county_b", world.PASSWORD, Role.COUNTY_AUDITOR, region_code="371521")
     db.session.commit()
     populate(world.cardiology, 150)

@@ -1,12 +1,12 @@
 """Account operations: create a user with a role and a scope that fits it. Flush, never commit."""
 from sqlalchemy import select
 
-from .core import audit
+from ..core import audit
 from .auth import hash_password
-from .extensions import db
-from .models import Hospital, Region, Role, User, Ward
-from .security.policy import password_problems
-from .security.sessions import revoke_all
+from ..extensions import db
+from ..models import Hospital, Region, Role, User, Ward
+from .policy import password_problems
+from .sessions import revoke_all
 
 MIN_PASSWORD_LENGTH = 10
 

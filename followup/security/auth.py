@@ -8,11 +8,11 @@ from flask import current_app, g, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from .core import audit
-from .core.clock import as_utc, utcnow
-from .extensions import db, login_manager
-from .models import User
-from .models.security import LoginThrottle
+from ..core import audit
+from ..core.clock import as_utc, utcnow
+from ..extensions import db, login_manager
+from ..models import User
+from ..models.security import LoginThrottle
 
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = None
@@ -65,7 +65,7 @@ def _throttle(username: str, ip: str) -> LoginThrottle:
 
 
 def _fail(username: str, ip: str, user: User | None, reason: str, now) -> None:
-    from .security.policy import current_policy
+    from .policy import current_policy
     policy = current_policy()
     lock_for = timedelta(minutes=policy.lockout_minutes)
     pair = _throttle(username, ip)
@@ -122,7 +122,7 @@ def record_second_factor_failure(user: User, now) -> None:
 def finish_login(user: User, *, method: str, now) -> str:
     """Both factors passed: clear the counters, audit, open a server-side session. Returns the
     session token for the cookie. Flushes; the route commits."""
-    from .security.sessions import start_session
+    from .sessions import start_session
     pair = db.session.scalar(select(LoginThrottle).filter_by(username=user.username[:64], ip=client_ip()))
     if pair is not None:
         db.session.delete(pair)
@@ -137,7 +137,7 @@ def load_user(token: str):
     """The cookie holds "id:session_token" (Flask-Login) and the server session's token ("sid").
     Both must match a live server-side session: logout, revocation, disable, and the idle and
     absolute timeouts all end it here."""
-    from .security.sessions import find_live_session
+    from .sessions import find_live_session
     uid, _, tok = token.partition(":")
     if not uid.isdigit():
         return None
@@ -155,7 +155,7 @@ def load_user(token: str):
 
 def password_expired(user: User, now) -> bool:
     """The policy's maximum password age (0 = off, the ASVS default; MLPS deployments set 90)."""
-    from .security.policy import current_policy
+    from .policy import current_policy
     days = current_policy().password_max_age_days
     changed = user.password_changed_at or user.created_at
     return bool(days) and as_utc(changed) + timedelta(days=days) <= now
