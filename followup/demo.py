@@ -12,7 +12,7 @@ from stdnum.cn import ric
 from .core.clock import LOCAL_TZ, local_date, utcnow
 from .extensions import db
 from .models import Discharge, Hospital, Patient, Region, Role, User, Ward
-from .patients import set_id_number, set_name, set_phones
+from .patients.identity import set_id_number, set_name, set_phones
 from .scheduling import create_tasks
 from .security.users import create_user
 

@@ -190,7 +190,7 @@ class World:
                   inpatient_no=None, name="张三", phone="+8613812345678", tasks=True, **fields):
         """Add one discharge (with its tasks unless tasks=False) and commit."""
         from followup.models import Discharge, Patient
-        from followup.patients import set_name, set_phones
+        from followup.patients.identity import set_name, set_phones
         from followup.scheduling import create_tasks
         ward = ward or self.cardiology
         at = discharged if isinstance(discharged, datetime) else datetime.combine(discharged, time(10), LOCAL_TZ)

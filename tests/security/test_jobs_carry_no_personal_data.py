@@ -17,7 +17,7 @@ from followup import jobs
 from followup.extensions import db as _db
 from followup.jobs.queue import get_queue, redis_connection
 from followup.models import JobState, OutboxJob
-from followup.patients import set_id_number
+from followup.patients.identity import set_id_number
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

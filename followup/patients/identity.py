@@ -4,9 +4,9 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
-from .core.access import mask_id_number, mask_phone
-from .core.crypto import Keys, keys as app_keys
-from .models import Patient
+from ..core.access import mask_id_number, mask_phone
+from ..core.crypto import Keys, keys as app_keys
+from ..models import Patient
 
 # Surnames pypinyin reads with their common-word sound (曾小明 → c-x-m); override the first char.
 SURNAME_INITIALS = {"单": "s", "曾": "z", "区": "o", "仇": "q", "解": "x", "朴": "p", "查": "z",
