@@ -13,7 +13,7 @@ from .core.clock import LOCAL_TZ, local_date, utcnow
 from .extensions import db
 from .models import Discharge, Hospital, Patient, Region, Role, User, Ward
 from .patients.identity import set_id_number, set_name, set_phones
-from .scheduling import create_tasks
+from .calls.scheduling import create_tasks
 from .security.users import create_user
 
 CITY = ("371500", "聊城市")

@@ -191,7 +191,7 @@ class World:
         """Add one discharge (with its tasks unless tasks=False) and commit."""
         from followup.models import Discharge, Patient
         from followup.patients.identity import set_name, set_phones
-        from followup.scheduling import create_tasks
+        from followup.calls.scheduling import create_tasks
         ward = ward or self.cardiology
         at = discharged if isinstance(discharged, datetime) else datetime.combine(discharged, time(10), LOCAL_TZ)
         self._seq = getattr(self, "_seq", 0) + 1

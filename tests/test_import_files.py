@@ -11,7 +11,7 @@ from followup.core.clock import utcnow
 from followup.imports.run import rejected_rows, run_batch
 from followup.models import Discharge, FollowupTask, Patient
 from followup.models.imports import ImportBatch
-from followup.scheduling import due_at_for
+from followup.calls.scheduling import due_at_for
 from tests.import_files import (CN_HEADERS, EN_HEADERS, ID_FEMALE, ID_MALE, counts, csv_bytes, imported, row,
                                  xlsx_bytes)
 

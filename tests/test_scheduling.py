@@ -5,7 +5,7 @@ import pytest
 
 from followup.core.clock import LOCAL_TZ
 from followup.models import FollowupTask, Level, TaskStatus
-from followup.scheduling import create_tasks, due_at_for
+from followup.calls.scheduling import create_tasks, due_at_for
 
 
 @pytest.mark.parametrize("discharged, due_local", [

@@ -15,7 +15,7 @@ from ..core.access import mask_id_number
 from ..core.clock import LOCAL_TZ
 from ..core.crypto import Keys
 from ..patients.identity import set_id_number, set_name, set_phones
-from ..scheduling import due_at_for
+from ..calls.scheduling import due_at_for
 from .errors import N_
 from .rows import DischargeRowSchema, FastRowLoader, load_row
 

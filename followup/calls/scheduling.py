@@ -4,9 +4,9 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from .core.clock import local_midnight
-from .extensions import db
-from .models import Discharge, FollowupTask, Level
+from ..core.clock import local_midnight
+from ..extensions import db
+from ..models import Discharge, FollowupTask, Level
 
 
 def due_at_for(discharge_date: date, deadline_days: int | None = None) -> datetime:
