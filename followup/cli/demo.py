@@ -1,7 +1,7 @@
 """The demo data command."""
 import click
 
-from ..demo import seed_calls, seed_discharges, seed_organisations, seed_users
+from .demo_world import seed_calls, seed_discharges, seed_organisations, seed_users
 from ..extensions import db
 from . import followup_cli
 

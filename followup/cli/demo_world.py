@@ -9,12 +9,12 @@ from faker import Faker
 from sqlalchemy import select
 from stdnum.cn import ric
 
-from .core.clock import LOCAL_TZ, local_date, utcnow
-from .extensions import db
-from .models import Discharge, Hospital, Patient, Region, Role, User, Ward
-from .patients.identity import set_id_number, set_name, set_phones
-from .calls.scheduling import create_tasks
-from .security.users import create_user
+from ..core.clock import LOCAL_TZ, local_date, utcnow
+from ..extensions import db
+from ..models import Discharge, Hospital, Patient, Region, Role, User, Ward
+from ..patients.identity import set_id_number, set_name, set_phones
+from ..calls.scheduling import create_tasks
+from ..security.users import create_user
 
 CITY = ("371500", "聊城市")
 COUNTIES = [("371502", "东昌府区"), ("371521", "阳谷县")]
@@ -163,9 +163,9 @@ def seed_calls(count: int = 40, seed: int = 20261125) -> int:
     """Finished follow-ups for the demo nurse and centre (records, opinions, complaints on the
     ledger, a red flag), and the demo nurse made head nurse, so every call page has content.
     Runs once: does nothing when records exist."""
-    from .calls import queueing, records
-    from .models import FollowupTask, Level, TaskStatus
-    from .models.call import WardFollowup
+    from ..calls import queueing, records
+    from ..models import FollowupTask, Level, TaskStatus
+    from ..models.call import WardFollowup
     if db.session.scalar(select(WardFollowup.id).limit(1)):
         return 0
     rng = random.Random(seed)
@@ -173,7 +173,7 @@ def seed_calls(count: int = 40, seed: int = 20261125) -> int:
     nurse.is_head_nurse = True
     done = 0
     for user, level in ((nurse, Level.WARD), (centre, Level.HOSPITAL)):
-        from .core.access import task_filter
+        from ..core.access import task_filter
         tasks = db.session.scalars(select(FollowupTask).where(task_filter(user), FollowupTask.status == TaskStatus.OPEN)
                                    .order_by(FollowupTask.due_at).limit(count)).all()
         for i, task in enumerate(tasks):
