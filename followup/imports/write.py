@@ -29,6 +29,9 @@ from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
 from ..models.task import OPEN_STATUSES, TaskStatus
 from ..models.types import UTCDateTime
+from ..core.crypto import keys
+from ..patients.blocks import blocked_among, blocked_patient_ids
+from ..patients.search_index import after_import_chunk
 
 log = logging.getLogger(__name__)
 _HOSPITAL_LOCK = 7_310_100  # advisory lock namespace: one writing chunk per hospital at a time
@@ -115,6 +118,8 @@ class ChunkWriter:
         if rows:
             inserted, updated, same = self._apply(rows, self.now or t)
             unchanged += same
+            with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
+                after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t, keys())
         if rejects:
             s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects])
         s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
@@ -227,7 +232,9 @@ class ChunkWriter:
                 cp.write_row((did, h, r[5], patient_ids[r[25]], r[1], r[4], r[3], r[2], *r[6:13], batch,
                               now, now, *extra))
                 if r[6] != DISPOSITION_DIED:
-                    eligible.append((did, r[5], r[13]))
+                    eligible.append((did, r[5], r[13], patient_ids[r[25]]))
+        blocked = blocked_among(h, {e[3] for e in eligible}, conn)  # died, or do-not-call (ID or phone)
+        eligible = [e for e in eligible if e[3] not in blocked]
         cols, extra = _with_defaults(FollowupTask.__table__, _TASK_COLUMNS)
         with self._timed("insert tasks"):
             cur.execute(f"INSERT INTO followup_task ({', '.join(cols)}) "
@@ -292,7 +299,8 @@ class ChunkWriter:
         _insert_from(conn, T, {"discharge_id": st.discharge_id, "level": levels.c.level, "hospital_id": literal(h),
                                "ward_id": st.ward_id, "status": literal(str(TaskStatus.OPEN)), "due_at": st.due_at,
                                "created_at": literal(now, UTCDateTime), "version": literal(1)},
-                     ((st.is_new == 1) | (st.changed == 1)) & (st.disposition != DISPOSITION_DIED) & ~has,
+                     ((st.is_new == 1) | (st.changed == 1)) & (st.disposition != DISPOSITION_DIED) & ~has
+                     & func.coalesce(st.patient_id, st.p_new_id).not_in(blocked_patient_ids(h)),
                      from_=STAGE.join(levels, true()))
         new, changed, total = conn.execute(select(func.coalesce(func.sum(st.is_new), 0),
                                                   func.coalesce(func.sum(st.changed), 0), func.count())).one()

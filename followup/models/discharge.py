@@ -55,6 +55,8 @@ class Patient(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     hospital: Mapped[Hospital] = relationship()
+    # Blind index of every number (followup/patients/identity.py keeps it in step with the phones).
+    phone_index: Mapped[list["PatientPhone"]] = relationship(cascade="all, delete-orphan")  # noqa: F821
 
 
 class Discharge(db.Model):
