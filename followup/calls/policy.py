@@ -247,9 +247,11 @@ class Decision:
 
 def decide(outcome: str, now: datetime, attempt_times: list[datetime], due_at: datetime, *,
            callback_at: datetime | None = None, numbers_left: int = 0,
-           pol: Policy | None = None) -> Decision:
+           pol: Policy | None = None, patient_times: list[datetime] | None = None) -> Decision:
     """What a dial's outcome does to its task. attempt_times includes this dial (at `now`);
-    numbers_left counts the patient's numbers not yet tried after this one."""
+    numbers_left counts the patient's numbers not yet tried after this one; patient_times are
+    all dials to the patient from any queue, this one included (pacing: spacing and daily cap),
+    the task's own when not given."""
     pol = pol or default()
     try:
         outcome = Outcome(outcome)
@@ -277,4 +279,38 @@ def decide(outcome: str, now: datetime, attempt_times: list[datetime], due_at: d
     # RETRY_OUTCOMES
     if is_lost(attempt_times, due_at, now, pol):
         return Decision(TaskStatus.LOST, close_reason=LOST_UNREACHABLE)
-    return Decision(TaskStatus.OPEN, next_attempt_at=next_retry_at(attempt_times, pol))
+    return Decision(TaskStatus.OPEN, next_attempt_at=next_retry_at(patient_times or attempt_times, pol))
+
+
+# --- what the queue shows about calling hours ---------------------------------------------------
+
+def hours_text(pol: Policy) -> str:
+    """"08:30–11:30, 14:00–20:00" ("" = no restriction)."""
+    def hm(t: time) -> str:
+        return "24:00" if t == _END_OF_DAY else t.strftime("%H:%M")
+    return ", ".join(f"{hm(a)}–{hm(b)}" for a, b in pol.windows)
+
+
+@dataclass(frozen=True)
+class HoursNow:
+    text: str                   # the windows
+    open_now: bool
+    next_start: datetime | None  # when outside: the next window's start
+
+
+def hours_now(now: datetime, pol: Policy) -> HoursNow:
+    inside = in_calling_hours(now, pol)
+    return HoursNow(hours_text(pol), inside, None if inside else next_window_start(now, pol))
+
+
+def why_not_now(task: FollowupTask, now: datetime, pol: Policy) -> tuple[str, datetime] | None:
+    """Why an open task cannot be dialled now, and from when: ("hours" | "retry" | "callback",
+    time), or None when it can. The reason names the rule, never the patient."""
+    when = callable_at(task, now, pol)
+    if when is None or when <= now:
+        return None
+    if task.callback_at is not None and as_utc(task.callback_at) == when:
+        return "callback", when
+    if task.next_attempt_at is not None and as_utc(task.next_attempt_at) > now:
+        return "retry", when
+    return "hours", when
