@@ -110,11 +110,6 @@ def default() -> Policy:
     return build({k: getattr(Config, k) for k in _KEYS})
 
 
-def current() -> Policy:
-    """Kept for callers not yet passing a policy: the service defaults."""
-    return default()
-
-
 _KEYS = ("FOLLOWUP_CALLING_HOURS", "FOLLOWUP_DAY_PARTS", "FOLLOWUP_RETRY_MINUTES",
          "FOLLOWUP_MAX_ATTEMPTS_PER_DAY", "FOLLOWUP_LOST_MIN_ATTEMPTS", "FOLLOWUP_LOST_MIN_DAYS",
          "FOLLOWUP_CLAIM_MINUTES", "FOLLOWUP_AT_RISK_HOURS", "FOLLOWUP_CALLBACK_MAX_DAYS",
@@ -296,11 +291,14 @@ class HoursNow:
     text: str                   # the windows
     open_now: bool
     next_start: datetime | None  # when outside: the next window's start
+    days_ahead: int = 0          # 0: today, 1: tomorrow (local days)
 
 
 def hours_now(now: datetime, pol: Policy) -> HoursNow:
-    inside = in_calling_hours(now, pol)
-    return HoursNow(hours_text(pol), inside, None if inside else next_window_start(now, pol))
+    if in_calling_hours(now, pol):
+        return HoursNow(hours_text(pol), True, None)
+    start = next_window_start(now, pol)
+    return HoursNow(hours_text(pol), False, start, (local(start).date() - local(now).date()).days)
 
 
 def why_not_now(task: FollowupTask, now: datetime, pol: Policy) -> tuple[str, datetime] | None:

@@ -107,9 +107,11 @@ def next_task(user: User, now: datetime, pol: policy.Policy | None = None) -> Fo
     return None
 
 
-def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | None = None) -> FollowupTask:
-    """Claim one named task (picked from the list). It must be callable now; a claim the user
-    already holds is returned as it is."""
+def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | None = None, *,
+               inbound: bool = False) -> FollowupTask:
+    """Claim one named task (picked from the list). It must be callable now, unless the patient
+    is the one calling (inbound: calling hours and retry spacing do not apply to answering the
+    phone); a claim the user already holds is returned as it is."""
     if user.role_enum not in CALLER_ROLES:
         raise NotAllowed("only callers claim tasks")
     pol = pol or policy.default()
@@ -119,7 +121,7 @@ def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | Non
     if not task.is_open:
         raise Conflict(f"task is {task.status}", status_now=task.status)
     when = policy.callable_at(task, now, pol)
-    if when > now:
+    if when > now and not inbound:
         reason = "outside calling hours" if not policy.in_calling_hours(now, pol) else "task is not callable yet"
         raise Conflict(reason, callable_at=when.isoformat())
     expired = (FollowupTask.status == TaskStatus.CLAIMED) & (FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
@@ -132,6 +134,8 @@ def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | Non
     task = db.session.get(FollowupTask, task.id, populate_existing=True, options=_WITH_PATIENT)
     holder = _patient_holder(user, task, now, pol)
     if holder is not None:
+        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None  # hand it back
+        db.session.flush()
         raise Conflict("patient is being called by someone else", **_holder_info(holder, pol))
     return task
 

@@ -193,13 +193,36 @@ def marks_page(user: User, *, active_only: bool = True, limit: int = 200) -> lis
     if active_only:
         q = q.where(PatientMark.lifted_at.is_(None))
     marks = list(db.session.scalars(q.order_by(PatientMark.created_at.desc(), PatientMark.id.desc()).limit(limit)))
+    return _with_names(user, marks)
+
+
+def _with_names(user: User, marks: list[PatientMark]) -> list[dict]:
     people = {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(
         {m.created_by_id for m in marks} | {m.lifted_by_id for m in marks})))}
     return [{"mark": m, "by": people.get(m.created_by_id, ""), "lifted_by": people.get(m.lifted_by_id, ""),
              "may_lift": m.lifted_at is None and may_lift(user, m)} for m in marks]
 
 
-def marks_of_patient(patient_id: int) -> list[PatientMark]:
-    """Marks naming this patient's row (shown on the discharge page with the undo button)."""
-    return list(db.session.scalars(select(PatientMark).where(PatientMark.patient_id == patient_id)
-                                   .order_by(PatientMark.created_at.desc())))
+def marks_of_patient(user: User, patient_id: int) -> list[dict]:
+    """Marks naming this patient's row, for the discharge page (with undo where the user may)."""
+    return _with_names(user, list(db.session.scalars(
+        select(PatientMark).where(PatientMark.patient_id == patient_id).order_by(PatientMark.created_at.desc()))))
+
+
+def may_manage_marks(user: User) -> bool:
+    """The marks page: the hospital admin, and head nurses / centre leads (undo a death)."""
+    return bool(user.hospital_id) and (user.role_enum == Role.HOSPITAL_ADMIN or (
+        user.is_head_nurse and user.role_enum in (Role.NURSE, Role.CENTRE_STAFF)))
+
+
+def read_list_file(data: bytes) -> list[str]:
+    """A do-not-call list as uploaded: text or CSV, UTF-8 or GB18030; first column of each line."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise MarkError("the file is neither UTF-8 nor GB18030 text", 422)
+    return [line.split(",")[0].split("\t")[0] for line in text.splitlines()]

@@ -12,7 +12,8 @@ from werkzeug.datastructures import MultiDict
 
 from ..core import audit
 from ..core.access import CALLER_ROLES, get_task_or_404, mask_name
-from ..calls import CallError, alerts, policy, queueing, records, vocabulary
+from ..calls import CallError, alerts, inbound, policy, queueing, records, vocabulary
+from ..core.crypto import keys
 from ..calls.queue_view import queue_view
 from ..calls.scripts import script_text
 from ..core.clock import local, utcnow
@@ -36,6 +37,19 @@ def _callers_only():
 @bp.route("/")
 def queue():
     return render_template("calls/queue.html", **queue_view(current_user, utcnow(), call_policy(), request.args))
+
+
+@bp.route("/find", methods=["GET", "POST"])
+def find():
+    """The search box of callers' pages; POSTed with a whole phone number, it answers an inbound
+    call: the patient's open task is claimed and the call screen opens (or the page says why not)."""
+    text = (request.form if request.method == "POST" else request.args).get("q", "")
+    found = inbound.find(current_user, text, utcnow(), call_policy(), keys(), answer=request.method == "POST")
+    db.session.commit()
+    if found.task is not None:
+        return redirect(url_for("calls.screen", task_id=found.task.id))
+    return render_template("calls/find.html", found=found, now=utcnow(),
+                           rows=dump_discharge(found.discharges, current_user, many=True))
 
 
 @bp.route("/next", methods=["POST"])

@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 from ..core import audit
 from ..core.access import (HOSPITAL_RECORD_ROLES, blueprint_only_for, discharge_filter, get_discharge_or_404,
                       may_reveal_contact)
+from ..calls.vocabulary import CLOSE_REASON_LABELS
 from ..extensions import db
+from ..core.crypto import keys
+from ..patients import outcomes, search
 from ..models import Discharge, Patient, Role, Ward
 from ..schemas.discharge import dump_discharge
 from . import nav
@@ -26,9 +29,9 @@ PAGE_SIZE = 50
 @login_required
 def index():
     q = select(Discharge).join(Patient).where(discharge_filter(current_user))
-    term = request.args.get("q", "").strip()[:32]
+    term = request.args.get("q", "").strip()[:64]
     if term:
-        q = q.where((Discharge.inpatient_no == term) | Patient.name_initials.startswith(term.lower()))
+        q = q.where(search.list_clause(current_user, term, keys()))
     ward_id = request.args.get("ward", type=int)
     if ward_id:
         q = q.where(Discharge.ward_id == ward_id)
@@ -63,7 +66,8 @@ def show(discharge_id):
     audit.record("discharge.view", object_type="discharge", object_id=d.id)
     db.session.commit()
     return render_template("discharges/show.html", d=dump_discharge(d, current_user),
-                           can_reveal=may_reveal_contact(current_user))
+                           can_reveal=may_reveal_contact(current_user), close_reason_labels=CLOSE_REASON_LABELS,
+                           marks=outcomes.marks_of_patient(current_user, d.patient_id))
 
 
 @bp.route("/<int:discharge_id>/contact", methods=["POST"])

@@ -1,0 +1,142 @@
+"""Finding a patient from one search box: a full or partial Chinese name (its start: 张, 张林), pinyin
+initials (zl) or full pinyin (zhanglin, zhangl), any full phone number of the patient in any
+format (0635-8273456, (0635)8273456, +86 135 2333 3233, full-width digits), 住院号/病案号, or the
+last four digits of a phone with a name or initials (3970 张林, zl 3970). Within the user's scope
+only (core/access.py discharge_filter, and the user's hospital).
+
+Exact numbers go through the keyed blind index of every number (patient_phone); no number is
+decrypted to answer a search. Each kind of match is one indexed query with a limit; the results
+are the patients' stays in scope, newest first (bench/search.py measures it at 1M patients)."""
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import selectinload
+
+from ..core.access import discharge_filter
+from ..core.crypto import Keys
+from ..extensions import db
+from ..imports.values import normalise_phone
+from ..models import Discharge, Patient, User
+from ..models.outcome import PatientPhone
+
+LIMIT = 20
+_CJK = re.compile(r"^[\u3400-\u9fff\u00b7·]+$")
+_LETTERS = re.compile(r"^[a-z]+$")
+_PHONEISH = re.compile(r"^[0-9+\-() .]{7,24}$")
+_LAST4 = re.compile(r"^(?P<a>[^\d]*?)\s*(?P<d>\d{4})\s*(?P<b>[^\d]*)$")
+_INPATIENT_NO = re.compile(r"^[0-9A-Za-z\-_/]{1,32}$")
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What one search text can mean; several may apply (12345678 is a 住院号 and not a phone)."""
+    text: str
+    phone: str | None = None       # E.164, when the text is one whole number
+    inpatient_no: str | None = None
+    last4: str | None = None       # with name_part
+    name_part: str | None = None   # Chinese characters, or latin letters (lower case)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.phone or self.inpatient_no or self.name_part)
+
+
+def parse(text: str) -> Terms:
+    t = unicodedata.normalize("NFKC", text or "").strip()[:64]
+    if not t:
+        return Terms("")
+    phone = None
+    if _PHONEISH.match(t):
+        try:
+            phone = normalise_phone(t)
+        except ValueError:
+            phone = None
+    inpatient_no = t.upper() if _INPATIENT_NO.match(t) else None
+    last4 = name_part = None
+    if (m := _LAST4.match(t)) and (m["a"].strip() or m["b"].strip()):
+        last4, name_part = m["d"], _name_part((m["a"] + m["b"]).strip())
+        if name_part is None:
+            last4 = None
+    elif not any(ch.isdigit() for ch in t):
+        name_part = _name_part(t)
+    return Terms(t, phone, inpatient_no, last4, name_part)
+
+
+def _name_part(text: str) -> str | None:
+    compact = text.replace(" ", "")
+    if _CJK.match(compact):
+        return compact
+    lower = compact.lower()
+    return lower if _LETTERS.match(lower) else None
+
+
+def _name_clause(part: str):
+    if _LETTERS.match(part):
+        return Patient.name_initials.startswith(part, autoescape=True) | Patient.name_pinyin.startswith(part, autoescape=True)
+    return Patient.name.startswith(part, autoescape=True)
+
+
+def _candidates(terms: Terms, keys: Keys, hospital_id: int):
+    """(condition on Patient/Discharge, order column) per kind of match; each is its own query."""
+    out = []
+    if terms.phone:
+        out.append((Patient.id.in_(select(PatientPhone.patient_id).where(
+            PatientPhone.hospital_id == hospital_id, PatientPhone.phone_hash == keys.blind_index(terms.phone))), Patient.id))
+    if terms.inpatient_no:
+        out.append((Discharge.inpatient_no == terms.inpatient_no, Patient.id))
+    if terms.last4:
+        out.append((and_(Patient.id.in_(select(PatientPhone.patient_id).where(
+            PatientPhone.hospital_id == hospital_id, PatientPhone.last4 == terms.last4)), _name_clause(terms.name_part)),
+            Patient.id))
+    elif terms.name_part:
+        if _LETTERS.match(terms.name_part):
+            out.append((Patient.name_initials.startswith(terms.name_part, autoescape=True), Patient.name_initials))
+            out.append((Patient.name_pinyin.startswith(terms.name_part, autoescape=True), Patient.name_pinyin))
+        else:
+            out.append((Patient.name.startswith(terms.name_part, autoescape=True), Patient.name))
+    return out
+
+
+def matching_patient_ids(user: User, text: str, keys: Keys, limit: int = LIMIT) -> list[int]:
+    """Ids of the patients the text finds among those with a stay in the user's scope."""
+    terms = parse(text)
+    if terms.empty or not user.hospital_id:
+        return []
+    found: dict[int, None] = {}
+    for cond, order in _candidates(terms, keys, user.hospital_id):
+        q = (select(Patient.id).join(Discharge, Discharge.patient_id == Patient.id)
+             .where(Patient.hospital_id == user.hospital_id, discharge_filter(user), cond)
+             .order_by(order, Patient.id).limit(limit * 2))
+        for pid in db.session.scalars(q):
+            found.setdefault(pid)
+            if len(found) >= limit:
+                return list(found)
+    return list(found)
+
+
+def search(user: User, text: str, keys: Keys, limit: int = LIMIT) -> list[Discharge]:
+    """The stays in scope of the patients found, newest first, with patient, ward and tasks."""
+    ids = matching_patient_ids(user, text, keys, limit)
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Discharge).where(Discharge.patient_id.in_(ids), discharge_filter(user))
+        .order_by(Discharge.discharge_date.desc(), Discharge.id.desc()).limit(limit * 3)
+        .options(selectinload(Discharge.patient), selectinload(Discharge.ward), selectinload(Discharge.tasks))))
+
+
+def patients_by_phone(user: User, e164: str, keys: Keys) -> list[int]:
+    """Patients in scope having this exact number (any of theirs), through its blind index."""
+    return list(db.session.scalars(
+        select(Patient.id).join(Discharge, Discharge.patient_id == Patient.id)
+        .where(Patient.hospital_id == user.hospital_id, discharge_filter(user),
+               Patient.id.in_(select(PatientPhone.patient_id).where(
+                   PatientPhone.hospital_id == user.hospital_id, PatientPhone.phone_hash == keys.blind_index(e164))))
+        .distinct().limit(LIMIT)))
+
+
+def list_clause(user: User, text: str, keys: Keys):
+    """For a list of stays (出院记录) filtered by the search box: the stays of the patients found."""
+    return Discharge.patient_id.in_(matching_patient_ids(user, text, keys, limit=200) or [-1])
