@@ -50,3 +50,18 @@ def person(world, db):
         return next(t for t in d.tasks if t.level == level)
     return SimpleNamespace(patient=p, first=first, second=second, in_b=in_b, bystander=bystander, task=task,
                            W=Level.WARD, H=Level.HOSPITAL)
+
+
+@pytest.fixture
+def frozen_at():
+    """frozen_at(local datetime): routes read the real clock; freeze it there for the test."""
+    import time_machine
+    travellers = []
+
+    def freeze(when):
+        t = time_machine.travel(when, tick=False)
+        t.start()
+        travellers.append(t)
+    yield freeze
+    for t in reversed(travellers):
+        t.stop()
