@@ -89,3 +89,17 @@ def test_an_inbound_call_says_why_not(db, world, person, as_user, frozen_at):
     unknown = as_user(world.nurse).post("/calls/find", data={"q": "13900009999"})
     assert unknown.status_code == 200 and "/calls/" not in unknown.headers.get("Location", "")
     assert db.session.scalars(select(FollowupTask).where(FollowupTask.claimed_by_id == world.nurse.id)).all() == []
+
+
+def test_reindex_command_indexes_patients_written_without_their_search_columns(db, world, runner):
+    from followup.models import Patient
+    from followup.models.outcome import PatientPhone
+    imported(world, csv_bytes([row(no="R1", name="单田芳", id_number="", phone="13911112222;0635-8273456")]))
+    db.session.execute(PatientPhone.__table__.delete())
+    db.session.execute(Patient.__table__.update().values(name_pinyin=""))
+    db.session.commit()
+    assert search.search(world.centre, "(0635)8273456", keys()) == []
+    out = runner.invoke(args=["followup", "reindex-patients"])
+    assert out.exit_code == 0 and "1 patients indexed" in out.output
+    assert [d.inpatient_no for d in search.search(world.centre, "shantianfang", keys())] == ["R1"]
+    assert [d.inpatient_no for d in search.search(world.centre, "(0635)8273456", keys())] == ["R1"]
