@@ -33,6 +33,7 @@ def test_every_format_finds_the_patient(db, world, person, text, no_decrypt):
     db.session.commit()
     found = search.matching_patient_ids(world.nurse, text, keys())
     assert found and found[0] == person.first.patient_id and person.bystander.patient_id not in found, text
+    assert person.first.patient_id in {d.patient_id for d in search.search(world.nurse, text, keys())}
 
 
 @pytest.mark.parametrize("text", ["林", "3970", "0000 张林", "13015413971", "ZY000999", "zx", "李四 3970", ""])
