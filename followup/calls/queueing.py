@@ -137,6 +137,8 @@ def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | Non
         task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None  # hand it back
         db.session.flush()
         raise Conflict("patient is being called by someone else", **_holder_info(holder, pol))
+    if inbound and when > now:  # answering the patient outside hours or spacing: on the record
+        audit.record("task.claim_inbound", user=user, object_type="task", object_id=task.id, now=now)
     return task
 
 

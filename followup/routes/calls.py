@@ -66,7 +66,7 @@ def next_call():
 @bp.route("/<int:task_id>/claim", methods=["POST"])
 def claim(task_id):
     try:
-        queueing.claim_task(current_user, task_id, utcnow(), call_policy())
+        queueing.claim_task(current_user, task_id, utcnow(), call_policy(), inbound=request.form.get("inbound") == "1")
     except CallError as err:
         db.session.rollback()
         if err.status == 404:
@@ -228,8 +228,9 @@ def _call_error(err: CallError) -> str:
 def _nobody_now(now, pol) -> str:
     hours = policy.hours_now(now, pol)
     if not hours.open_now:
-        return _("Outside calling hours (%(hours)s): the next window starts %(start)s.", hours=hours.text,
-                 start=local(hours.next_start).strftime("%m-%d %H:%M"))
+        start = local(hours.next_start).strftime("%H:%M" if hours.days_ahead == 0 else "%m-%d %H:%M")
+        start = f'{_("tomorrow")} {start[-5:]}' if hours.days_ahead == 1 else start
+        return _("Outside calling hours (%(hours)s): the next window starts %(start)s.", hours=hours.text, start=start)
     return _("Nobody can be called right now: every retry and call-back in your queue is due later.")
 
 
