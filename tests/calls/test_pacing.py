@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import pytest
 import time_machine
+from flask import current_app
 from sqlalchemy import select
 
 from followup.calls import Conflict, policy, queueing
@@ -143,3 +144,21 @@ def test_calling_hours_are_a_hospital_setting(db, world, both, as_user):
         page = as_user(world.nurse).get("/calls/").get_data(as_text=True)
         assert "20:00–22:00" in page and "disabled" not in page
         assert as_user(world.nurse).post("/calls/next").headers["Location"] == f"/calls/{both[0].id}"
+
+
+def test_the_hospital_admin_sets_calling_hours_retry_and_cap_audited(db, world, as_user):
+    from followup.models import AuditEvent, Hospital
+    admin = as_user(world.hospital_admin)
+    bad = admin.post("/settings/calls/", data={"calling_hours": "20:00-08:00", "retry_minutes": "", "max_attempts_per_day": ""})
+    assert bad.status_code == 200 and db.session.get(Hospital, world.hospital_a.id).calling_hours is None
+    assert admin.post("/settings/calls/", data={"calling_hours": "09:00-12:00，14:00–18:00", "retry_minutes": "90",
+                                                "max_attempts_per_day": "2"}).status_code == 302
+    db.session.expire_all()
+    h = db.session.get(Hospital, world.hospital_a.id)
+    assert (h.calling_hours, h.retry_minutes, h.max_attempts_per_day) == ("09:00-12:00,14:00-18:00", 90, 2)
+    pol = policy.build(current_app.config, h)
+    assert policy.hours_text(pol) == "09:00–12:00, 14:00–18:00" and pol.max_per_day == 2
+    assert policy.build(current_app.config, world.hospital_b).max_per_day == 3  # others keep the default
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "hospital.call_settings")).user_id == \
+        world.hospital_admin.id
+    assert as_user(world.nurse).get("/settings/calls/").status_code == 404
