@@ -1,4 +1,8 @@
 """The working day's journeys, each in a real browser at 1366×768 and 1920×1080."""
+import pytest
+
+# Jobs run beside the server, as in the embedded default, so pages can watch them progress.
+pytestmark = pytest.mark.app_config(JOBS_INLINE_MODE="thread")
 
 
 def test_f_a_hospital_user_is_refused_the_auditors_pages(journey):
@@ -67,3 +71,33 @@ def test_e_a_county_auditor_draws_calls_and_sees_the_suspect_patient(journey):
     width = j.page.evaluate("document.documentElement.scrollWidth")
     assert width <= j.page.viewport_size["width"], f"the report is {width} px wide"
     j.screenshot(f"auditor_report_{j.page.viewport_size['width']}")
+
+
+def test_a_a_hospital_admin_uploads_watches_the_progress_and_downloads_the_rejected_rows(journey, tmp_path):
+    from tests.import_files import csv_bytes, row
+    rows = [row(no=f"JY{i:05d}", name="张林", phone=f"1381234{i:04d}", ward="心内科") for i in range(1, 1500)]
+    rows.append(row(no="", name="李四"))                        # no 住院号: cannot name a stay
+    rows.append(row(no="JY99999", discharged="2026-13-45"))     # a date that does not exist
+    upload = tmp_path / "出院记录.csv"
+    upload.write_bytes(csv_bytes(rows))
+    j = journey()
+    j.sign_in("hadmin")
+    j.goto("/imports/")
+    j.page.set_input_files("input[name=file]", str(upload))
+    j.page.click("form.import-form button")
+    j.page.wait_for_selector("#import-progress")
+    j.check_language()
+    # The bar polls until the batch is finished; the page then shows the result.
+    j.page.wait_for_selector("#import-progress:not([hx-get])", timeout=120_000)
+    j.check_language()
+    j.screenshot(f"import_result_{j.page.viewport_size['width']}")
+    stats = j.page.inner_text("#import-progress")
+    assert "1499" in stats and "2" in stats, stats
+    with j.page.expect_download() as dl:
+        j.page.click("a[href$='/rejected.csv']")
+    import csv
+    import re
+    table = list(csv.reader(dl.value.path().read_text(encoding="utf-8-sig").splitlines()))
+    assert {r[0] for r in table[1:]} == {"", "JY99999"} and table[1][1] == "李四"
+    reasons = [r[-1] for r in table[1:]]
+    assert not any(re.search(r"[A-Za-z]{3,}", why) for why in reasons), reasons  # Chinese only
