@@ -115,3 +115,6 @@ class CallErrorOut(Schema):
     errors = fields.Dict()
     field = fields.Str()
     version = fields.Int()
+    held_by = fields.Str(metadata={"description": "409: the colleague on this patient right now"})
+    held_until = fields.Str(metadata={"description": "409: when that claim ends (ISO 8601)"})
+    callable_at = fields.Str(metadata={"description": "409: when the task may next be dialled"})

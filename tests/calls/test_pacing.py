@@ -162,3 +162,13 @@ def test_the_hospital_admin_sets_calling_hours_retry_and_cap_audited(db, world, 
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "hospital.call_settings")).user_id == \
         world.hospital_admin.id
     assert as_user(world.nurse).get("/settings/calls/").status_code == 404
+
+
+def test_the_api_says_who_holds_the_patient(db, world, both, as_user):
+    ward, hosp = both
+    with time_machine.travel(at(21, 9), tick=False):
+        assert as_user(world.nurse).post(f"/api/v1/calls/tasks/{ward.id}/claim").status_code == 200
+        resp = as_user(world.centre).post(f"/api/v1/calls/tasks/{hosp.id}/claim")
+    body = resp.get_json()
+    assert resp.status_code == 409 and body["held_by"] == world.nurse.display_name
+    assert datetime.fromisoformat(body["held_until"]) == at(21, 9, 15)
