@@ -79,23 +79,23 @@ def _name_clause(part: str):
 
 
 def _candidates(terms: Terms, keys: Keys, hospital_id: int):
-    """(condition on Patient/Discharge, order column) per kind of match; each is its own query."""
+    """(condition on Patient/Discharge, kind) per kind of match; each is its own query."""
     out = []
     if terms.phone:
         out.append((Patient.id.in_(select(PatientPhone.patient_id).where(
-            PatientPhone.hospital_id == hospital_id, PatientPhone.phone_hash == keys.blind_index(terms.phone))), Patient.id))
+            PatientPhone.hospital_id == hospital_id, PatientPhone.phone_hash == keys.blind_index(terms.phone))), "phone"))
     if terms.inpatient_no:
-        out.append((Discharge.inpatient_no == terms.inpatient_no, Patient.id))
+        out.append((Discharge.inpatient_no == terms.inpatient_no, "inpatient_no"))
     if terms.last4:
         out.append((and_(Patient.id.in_(select(PatientPhone.patient_id).where(
             PatientPhone.hospital_id == hospital_id, PatientPhone.last4 == terms.last4)), _name_clause(terms.name_part)),
-            Patient.id))
+            "last4"))
     elif terms.name_part:
         if _LETTERS.match(terms.name_part):
-            out.append((Patient.name_initials.startswith(terms.name_part, autoescape=True), Patient.name_initials))
-            out.append((Patient.name_pinyin.startswith(terms.name_part, autoescape=True), Patient.name_pinyin))
+            out.append((Patient.name_initials.startswith(terms.name_part, autoescape=True), "initials"))
+            out.append((Patient.name_pinyin.startswith(terms.name_part, autoescape=True), "pinyin"))
         else:
-            out.append((Patient.name.startswith(terms.name_part, autoescape=True), Patient.name))
+            out.append((Patient.name.startswith(terms.name_part, autoescape=True), "name"))
     return out
 
 
@@ -105,10 +105,12 @@ def matching_patient_ids(user: User, text: str, keys: Keys, limit: int = LIMIT) 
     if terms.empty or not user.hospital_id:
         return []
     found: dict[int, None] = {}
-    for cond, order in _candidates(terms, keys, user.hospital_id):
+    for cond, _kind in _candidates(terms, keys, user.hospital_id):
+        # No ORDER BY: a prefix (张) may match tens of thousands; the index hands out the first
+        # `limit` and the scan stops there (the page asks for more characters when it is full).
         q = (select(Patient.id).join(Discharge, Discharge.patient_id == Patient.id)
              .where(Patient.hospital_id == user.hospital_id, discharge_filter(user), cond)
-             .order_by(order, Patient.id).limit(limit * 2))
+             .limit(limit * 2))
         for pid in db.session.scalars(q):
             found.setdefault(pid)
             if len(found) >= limit:
