@@ -11,8 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, literal, select, union_all
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.access import discharge_filter
 from ..core.crypto import Keys
@@ -104,18 +104,19 @@ def matching_patient_ids(user: User, text: str, keys: Keys, limit: int = LIMIT) 
     terms = parse(text)
     if terms.empty or not user.hospital_id:
         return []
+    # Each kind of match is its own indexed query with its own limit, sent as one statement
+    # (UNION ALL): one round trip, however many meanings the text has. No ORDER BY: a prefix (张)
+    # may match tens of thousands; the index hands out the first rows and the scan stops.
+    parts = [select(Patient.id.label("pid"), literal(n).label("k")).join(Discharge, Discharge.patient_id == Patient.id)
+             .where(Patient.hospital_id == user.hospital_id, discharge_filter(user), cond).limit(limit * 2).subquery()
+             for n, (cond, _kind) in enumerate(_candidates(terms, keys, user.hospital_id))]
+    if not parts:
+        return []
+    rows = db.session.execute(union_all(*(select(p.c.pid, p.c.k) for p in parts))).all()
     found: dict[int, None] = {}
-    for cond, _kind in _candidates(terms, keys, user.hospital_id):
-        # No ORDER BY: a prefix (张) may match tens of thousands; the index hands out the first
-        # `limit` and the scan stops there (the page asks for more characters when it is full).
-        q = (select(Patient.id).join(Discharge, Discharge.patient_id == Patient.id)
-             .where(Patient.hospital_id == user.hospital_id, discharge_filter(user), cond)
-             .limit(limit * 2))
-        for pid in db.session.scalars(q):
-            found.setdefault(pid)
-            if len(found) >= limit:
-                return list(found)
-    return list(found)
+    for pid, _k in sorted(rows, key=lambda r: r[1]):  # exact kinds (phone, 住院号) first
+        found.setdefault(pid)
+    return list(found)[:limit]
 
 
 def search(user: User, text: str, keys: Keys, limit: int = LIMIT) -> list[Discharge]:
@@ -127,8 +128,8 @@ def search(user: User, text: str, keys: Keys, limit: int = LIMIT) -> list[Discha
         select(Discharge).where(Discharge.patient_id.in_(ids), discharge_filter(user))
         .order_by(Discharge.discharge_date.desc(), Discharge.id.desc()).limit(limit * 3)
         # Numbers stay encrypted (not even loaded): the list shows the stored mask.
-        .options(selectinload(Discharge.patient).defer(Patient.phone).defer(Patient.other_phones),
-                 selectinload(Discharge.ward), selectinload(Discharge.tasks))))
+        .options(joinedload(Discharge.patient).defer(Patient.phone).defer(Patient.other_phones),
+                 joinedload(Discharge.ward), selectinload(Discharge.tasks))).unique())
 
 
 def patients_by_phone(user: User, e164: str, keys: Keys) -> list[int]:
