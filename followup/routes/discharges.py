@@ -18,7 +18,6 @@ blueprint_only_for(bp, *HOSPITAL_RECORD_ROLES)
 nav("discharges.index", "Discharges", HOSPITAL_RECORD_ROLES, order=20)
 
 
-
 @bp.route("/")
 @login_required
 def index():
