@@ -108,7 +108,9 @@ def matching_patient_ids(user: User, text: str, keys: Keys, limit: int = LIMIT) 
     # (UNION ALL): one round trip, however many meanings the text has. No ORDER BY: a prefix (张)
     # may match tens of thousands; the index hands out the first rows and the scan stops.
     parts = [select(Patient.id.label("pid"), literal(n).label("k")).join(Discharge, Discharge.patient_id == Patient.id)
-             .where(Patient.hospital_id == user.hospital_id, discharge_filter(user), cond).limit(limit * 2).subquery()
+             # Discharge.hospital_id too: a nurse's scope names wards only, and 住院号 is unique per hospital
+             .where(Patient.hospital_id == user.hospital_id, Discharge.hospital_id == user.hospital_id,
+                    discharge_filter(user), cond).limit(limit * 2).subquery()
              for n, (cond, _kind) in enumerate(_candidates(terms, keys, user.hospital_id))]
     if not parts:
         return []
