@@ -132,7 +132,8 @@ def build(url: str, patients: int) -> None:
             SELECT p.id, p.hospital_id, w.id, p.id, 'ZY' || lpad(p.id::text, 8, '0'),
                    now() - (p.id % 365) * interval '1 day', current_date - (p.id % 365), '1', 'I10', '高血压病',
                    '王医生', '', '', now(), now()
-            FROM patient p JOIN ward w ON w.hospital_id = p.hospital_id AND w.code = 'W' || (p.id % 5)"""))
+            FROM patient p JOIN ward w ON w.hospital_id = p.hospital_id
+                                   AND w.code = 'W' || ((p.id::bigint * 40503) % 65537 % 5)"""))  # the ward is not tied to the name
         for table in ("patient", "discharge"):
             s.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
         s.commit()
