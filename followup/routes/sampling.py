@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 
 from ..core import audit
 from ..core.access import AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter, sampled_record_filter
-from ..calls.vocabulary import OUTCOME_LABELS
+from ..calls.vocabulary import OUTCOME_LABELS, SCORE_LABELS
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Role
@@ -23,7 +23,7 @@ from ..sampling.algorithm import SamplingError
 from ..sampling.calls import CallError, give_up, record_attempt
 from ..sampling.draw import DrawError, draw_sample
 from ..sampling.population import PeriodError
-from ..sampling.report import EXPORT_COLUMNS, hospital_rows
+from ..sampling.report import EXPORT_COLUMNS
 from ..sampling.verify import check_sample
 from ..schemas.sampling import AUDIT_OUTCOMES, AttemptForm, DrawForm, form_data
 from . import nav
@@ -50,7 +50,7 @@ def _auditors_only():
 @bp.context_processor
 def _labels():
     return {"classification_labels": CLASSIFICATION_LABELS, "answer_labels": ANSWER_LABELS,
-            "questions": QUESTIONS, "outcome_labels": OUTCOME_LABELS}
+            "questions": QUESTIONS, "outcome_labels": OUTCOME_LABELS, "score_labels": SCORE_LABELS}
 
 
 @bp.app_template_filter("rate_percent")
@@ -169,16 +169,15 @@ def unreachable(sample_id, record_id):
 @bp.route("/<int:sample_id>/report")
 def report(sample_id):
     sample = _get_sample_or_404(sample_id)
-    rows = hospital_rows(sample.id)
     fmt = request.args.get("format")
     if fmt in ("xlsx", "csv"):
-        audit.record("sample.report_export", object_type="audit_sample", object_id=sample.id,
-                     detail={"format": fmt, "hospitals": len(rows)})
+        rows = pages.report_export_rows(sample, fmt)
         db.session.commit()
-        return spreadsheet_response(
-            fmt, f"{_('Audit sample report')}-{sample.region.code}-{sample.period_start:%Y-%m}-{sample.draw_no}",
-            [_(h) for h, _get in EXPORT_COLUMNS], [[get(r) for _h, get in EXPORT_COLUMNS] for r in rows],
-            _("Audit sample report"))
+        title = _("Audit sample report")
+        return spreadsheet_response(fmt, f"{title}-{sample.region.code}-{sample.period_start:%Y-%m}-{sample.draw_no}",
+                                    [_(h) for h, _get in EXPORT_COLUMNS], rows, title)
     if fmt is not None:
         abort(400)
-    return render_template("sampling/report.html", sample=sample, rows=rows)
+    page = pages.report_page(sample, current_user)
+    db.session.commit()  # the view of the contradicted records was logged
+    return render_template("sampling/report.html", **page)

@@ -11,6 +11,7 @@ from ..models.sample import AuditSample, SampleCallAttempt, SampleCheck, Sampled
 from . import algorithm as alg
 from .draw import DrawRequest
 from .population import month_period
+from .report import EXPORT_COLUMNS, hospital_rows, suspect_records
 from .verify import population_drift
 
 # Re-reading a huge population on every view would take seconds: above this the auditor asks for it.
@@ -73,3 +74,21 @@ def next_record_id(record: SampledRecord, user) -> int | None:
         SampledRecord.sample_id == record.sample_id, SampledRecord.reached.is_(None),
         SampledRecord.id != record.id, sampled_record_filter(user))
         .order_by(SampledRecord.hospital_id, SampledRecord.position).limit(1))
+
+
+def report_page(sample: AuditSample, user) -> dict:
+    """The per-hospital report, and the sampled patients whose record the auditor's call
+    contradicts (the view of those is logged: it names patients)."""
+    suspects = suspect_records(sample.id, sampled_record_filter(user))
+    if suspects:
+        audit.record("sample.suspects_view", object_type="audit_sample", object_id=sample.id,
+                     detail={"records": len(suspects)})
+    return {"sample": sample, "rows": hospital_rows(sample.id), "suspects": suspects}
+
+
+def report_export_rows(sample: AuditSample, fmt: str) -> list[list]:
+    """The report's rows under EXPORT_COLUMNS, for a spreadsheet; the export is logged."""
+    rows = hospital_rows(sample.id)
+    audit.record("sample.report_export", object_type="audit_sample", object_id=sample.id,
+                 detail={"format": fmt, "hospitals": len(rows)})
+    return [[get(r) for _h, get in EXPORT_COLUMNS] for r in rows]
