@@ -162,7 +162,7 @@ def _vocabulary():
             "condition_labels": vocabulary.CONDITION_LABELS, "guidance_labels": vocabulary.GUIDANCE_LABELS,
             "guidance_choices": vocabulary.GUIDANCE_CHOICES, "satisfaction_labels": vocabulary.SATISFACTION_LABELS,
             "score_labels": vocabulary.SCORE_LABELS, "sentiment_labels": vocabulary.SENTIMENT_LABELS,
-            "category_labels": vocabulary.CATEGORY_LABELS}
+            "category_labels": vocabulary.CATEGORY_LABELS, "respondent_labels": vocabulary.RESPONDENT_LABELS}
 
 
 @bp.app_template_filter("mask_name")
