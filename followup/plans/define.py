@@ -9,6 +9,7 @@ from datetime import datetime
 from marshmallow import ValidationError, fields as f, post_load, validate, validates_schema
 from sqlalchemy import select
 
+from ..calls.scripts import _PLACEHOLDER, PLACEHOLDERS
 from ..core import audit
 from ..extensions import db
 from ..models import Level, Ward
@@ -47,6 +48,9 @@ class PlanIn(_Strict):
         days = data.get("days")
         if days is not None and not _parse_days(days):
             errors["days"] = ["Days after discharge, such as 3,30 (1 to 365)."]
+        unknown = {m.group(1) for m in _PLACEHOLDER.finditer(data.get("script", ""))} - set(PLACEHOLDERS)
+        if unknown:
+            errors["script"] = ["Unknown placeholder. Use {patient_name}, {discharge_date}, {department} or {doctor}."]
         if "fields" in data and not data["fields"]:
             errors["fields"] = ["Choose at least one field for the form."]
         if errors:
@@ -108,3 +112,15 @@ def plan_filter(user):
 
 def plans_of(user) -> list[FollowupPlan]:
     return list(db.session.scalars(select(FollowupPlan).where(plan_filter(user)).order_by(FollowupPlan.id.desc())))
+
+
+def admin_page(admin, month: str, now: datetime) -> dict:
+    """The plans page: the hospital's plans with their rates for discharges of `month`."""
+    from ..core.access import hospital_ids_select
+    from ..reports import monthly, rates
+    start, end = monthly.date_bounds(month)
+    figures = rates.plan_rates(hospital_ids_select(admin), start, end, now=now)
+    plans = plans_of(admin)
+    return {"plans": [{"plan": p, "rates": figures.get(p.id) or rates.empty()} for p in plans],
+            "review": figures.get("review"), "wards": hospital_wards(admin.hospital_id), "month": month,
+            "prev_month": monthly.shift(month, -1), "next_month": monthly.shift(month, 1)}

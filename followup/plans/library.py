@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..schemas.followup_forms import TEXT_LIMIT, CallFactsIn, MedicineTaken, _Strict, _text
 
-SYMPTOMS = {"chest_pain": _l("Chest pain or tightness"), "breathless": _l("Shortness of breath"),
+SYMPTOMS = {"none": _l("No symptoms"), "chest_pain": _l("Chest pain or tightness"), "breathless": _l("Shortness of breath"),
             "oedema": _l("Swollen legs or ankles"), "palpitations": _l("Palpitations"),
             "dizziness": _l("Dizziness or fainting"), "fever": _l("Fever"), "cough": _l("Cough"),
             "pain": _l("Pain"), "poor_appetite": _l("Poor appetite or vomiting")}
@@ -27,6 +27,14 @@ class SymptomsIn(_Strict):
     present = fields.List(fields.Str(validate=validate.OneOf(list(SYMPTOMS), error="Choose one of the listed values.")),
                           load_default=list)
     text = _text(load_default="")
+
+    @validates_schema
+    def _answered(self, data, **_kw):
+        present = data.get("present", [])
+        if not present and not data.get("text", "").strip():
+            raise ValidationError("Tick the symptoms, or No symptoms.", "present")
+        if "none" in present and len(present) > 1:
+            raise ValidationError("No symptoms cannot go with a symptom.", "present")
 
 
 class WoundIn(_Strict):
@@ -55,7 +63,8 @@ _FIELD_SCHEMAS = {
     "next_visit_date": lambda: fields.Date(load_default=None, allow_none=True),
 }
 assert set(_FIELD_SCHEMAS) == set(FIELDS)
-MESSAGES = (_l("Out of the plausible range."), _l("Write down what was said."))
+MESSAGES = (_l("Out of the plausible range."), _l("Write down what was said."), _l("Tick the symptoms, or No symptoms."),
+            _l("No symptoms cannot go with a symptom."))
 
 
 class _PlanFormBase(CallFactsIn):
