@@ -47,6 +47,8 @@ def discharge_calls(viewer: User, discharge: Discharge) -> list[dict]:
                  "completed_at": _t(t.completed_at), "detail": t.id in visible,
                  "plan": ({"id": t.plan_id, "name": plans[t.plan_id].name, "day": t.plan_day}
                           if t.plan_id in plans else None)}
+        if t.kind == TaskKind.REVIEW:  # due at the midnight that starts the visit day
+            entry["review_date"] = local(t.due_at).date().isoformat()
         if entry["detail"]:
             entry["attempts"] = [{"at": _t(a.at), "caller": names.get(a.caller_id, ""), "outcome": a.outcome,
                                   "number_index": a.number_index, "callback_at": _t(a.callback_at), "note": a.note}

@@ -29,7 +29,7 @@ EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), 
 # The figures of every rate table (pages, exports, the commission table): key → label. The
 # exception kinds are reports/rates.EXCEPTIONS (one label each, checked there).
 RATE_LABELS = {
-    "discharges": _l("Discharges"), "deceased": _l("Excluded: died in hospital"), "eligible": _l("Eligible for follow-up"),
+    "discharges": _l("Number of discharges"), "deceased": _l("Excluded: died in hospital"), "eligible": _l("Eligible for follow-up"),
     "not_yet_due": _l("Not yet due"), "due": _l("Due for follow-up"), "reached": _l("Followed up"),
     "died_after_discharge": _l("Died after discharge"), "do_not_call": _l("Do not call"), "refused": _l("Refused"),
     "readmitted": _l("Readmitted"), "invalid_number": _l("Invalid number (all numbers tried)"),
