@@ -56,8 +56,16 @@ def script_for(hospital_id: int, ward_id: int | None, level: str) -> CallScript 
     return next((s for s in rows if s.ward_id is not None), None) or next(iter(rows), None)
 
 
+REVIEW_SCRIPT = _l("Hello, is this {patient_name}? This is {department}. We are calling to remind you of your clinic "
+                   "visit tomorrow. Please bring your discharge papers and your medicines. Do you have any questions?")
+
+
 def script_text(task: FollowupTask) -> str:
-    """The script of a call with the patient's details filled in."""
+    """The script of a call with the patient's details filled in (a plan call: the plan's own)."""
+    if task.kind == "plan" and task.plan is not None and task.plan.script.strip():
+        return render_script(task.plan.script, values_for(task))
+    if task.kind == "review":
+        return render_script(gettext(str(REVIEW_SCRIPT)), values_for(task))
     script = script_for(task.hospital_id, task.ward_id, task.level)
     body = script.body if script and script.body.strip() else gettext(str(DEFAULT_SCRIPTS[Level(task.level)]))
     return render_script(body, values_for(task))
