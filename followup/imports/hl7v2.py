@@ -9,7 +9,7 @@ PV1-45 discharged, DG1-3 diagnosis code^name. Bytes are decoded by the caller's 
 (UTF-8, then GB18030) before parsing, because the hl7 package expects text."""
 import hl7
 
-from .errors import FileError
+from .errors import N_, FileError
 
 ID_TYPE_CODES = {"NNCHN", "ID", "RIC", "NI"}
 SEX = {"M": "1", "F": "2", "U": "0", "O": "9"}
@@ -19,12 +19,12 @@ def split_messages(text: str) -> list[str]:
     """One message or many (MLLP frames, a batch file, or messages back to back)."""
     text = text.replace("\x0b", "").replace("\x1c", "").replace("\r\n", "\r").replace("\n", "\r")
     if not text.strip():
-        raise FileError("no HL7 messages in the request")
+        raise FileError(N_("no HL7 messages in the request"))
     try:
         return [str(m) for m in hl7.split_file(text)] if text.lstrip().startswith(("FHS", "BHS")) \
             else ["MSH|" + part.strip("\r") for part in text.split("MSH|") if part.strip("\r ")]
     except hl7.HL7Exception as exc:
-        raise FileError(f"not an HL7 v2 batch: {exc}") from None
+        raise FileError(N_("not an HL7 v2 batch: %(detail)s"), detail=str(exc)[:200]) from None
 
 
 def _field(seg, n) -> str:

@@ -6,7 +6,7 @@ import io
 from typing import BinaryIO, Iterator
 
 from . import fhir, hl7v2
-from .errors import FileError
+from .errors import N_, FileError
 from .headers import ColumnMap
 from .tables import ENCODINGS, detect_encoding, open_table
 
@@ -118,7 +118,7 @@ def open_source(kind: str, stream: BinaryIO, filename: str = "", mapping: dict |
         return Hl7Source(stream)
     if kind == "fhir":
         return FhirSource(stream)
-    raise FileError(f"unknown import kind {kind!r}")
+    raise FileError(N_("unknown import kind %(kind)s"), kind=kind)
 
 
 __all__ = ["ENCODINGS", "FileError", "Source", "decode", "open_source"]

@@ -15,7 +15,11 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 CANDIDATE_DELIMITERS = (",", "\t", ";", "，")
 XLSX_MAX_UNCOMPRESSED = 300 * 1024 * 1024  # a zip bomb is refused before openpyxl opens it
 XLSX_MAX_ENTRIES = 2000
-csv.field_size_limit(4 * 1024 * 1024)  # a 1 MB cell is read (and then rejected by the row schema)
+CSV_FIELD_LIMIT = 4 * 1024 * 1024  # a 1 MB cell is read (and then rejected by the row schema)
+csv.field_size_limit(CSV_FIELD_LIMIT)
+FIELD_TOO_BIG = N_("line %(line)s has a cell larger than %(mb)s MB: this is not a discharge export "
+                   "(check the quotes of that line)")
+CSV_BROKEN = N_("line %(line)s cannot be read as CSV (%(detail)s)")
 
 
 def detect_encoding(stream: BinaryIO, block: int = 1 << 20) -> str:
@@ -42,7 +46,7 @@ def detect_encoding(stream: BinaryIO, block: int = 1 << 20) -> str:
             continue
         stream.seek(0)
         return encoding
-    raise FileError("cannot decode the file as UTF-8 or GB18030 (" + "; ".join(failures) + ")")
+    raise FileError(N_("cannot decode the file as UTF-8 or GB18030 (%(where)s)"), where="; ".join(failures))
 
 
 class Table:
@@ -68,19 +72,20 @@ class CsvTable(Table):
         self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="")
         first = self._text.readline()
         if not first.strip():
-            raise FileError("the file is empty or its first line (the header) is blank")
+            raise FileError(N_("the file is empty or its first line (the header) is blank"))
         self.delimiter = max(CANDIDATE_DELIMITERS, key=first.count)
         self.headers = next(csv.reader([first], delimiter=self.delimiter))
         self._body_start = self._text.tell()
         # Records, not lines (cells may hold line breaks): the progress bar and the row cap need
         # the true count, and the C csv reader counts a million rows in about a second.
-        self.estimated_rows = sum(1 for _ in csv.reader(self._text, delimiter=self.delimiter))
+        counter = csv.reader(self._text, delimiter=self.delimiter)
+        self.estimated_rows = sum(1 for _ in _guarded(counter))
 
     def rows(self, skip: int = 0):
         self._text.seek(self._body_start)
         reader = csv.reader(self._text, delimiter=self.delimiter)
         width = len(self.headers)
-        for index, values in enumerate(reader, start=1):
+        for index, values in enumerate(_guarded(reader), start=1):
             if index <= skip:
                 continue
             if not any(v.strip() for v in values):
@@ -93,6 +98,22 @@ class CsvTable(Table):
                 if swallowed else None
 
 
+def _guarded(reader):
+    """The csv reader's rows; its errors (a cell over the field limit, a NUL in old Pythons) as
+    FileErrors naming the line (counted from the header, which is line 1)."""
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num + 1
+            if "field limit" in str(exc):
+                raise FileError(FIELD_TOO_BIG, line=line, mb=CSV_FIELD_LIMIT // (1024 * 1024)) from None
+            raise FileError(CSV_BROKEN, line=line, detail=str(exc)[:200]) from None
+        yield values
+
+
 class XlsxTable(Table):
     kind = "xlsx"
 
@@ -102,11 +123,11 @@ class XlsxTable(Table):
         try:
             self._book = load_workbook(stream, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a broken workbook
-            raise FileError(f"not a readable .xlsx workbook ({type(exc).__name__})") from None
+            raise FileError(N_("not a readable .xlsx workbook (%(detail)s)"), detail=type(exc).__name__) from None
         self._sheet = self._book.worksheets[0]
         header = next(self._sheet.iter_rows(max_row=1, values_only=True), None)
         if not header or not any(header):
-            raise FileError("the first sheet is empty or its first row (the header) is blank")
+            raise FileError(N_("the first sheet is empty or its first row (the header) is blank"))
         width = max(i for i, v in enumerate(header) if v not in (None, "")) + 1
         self.headers = [str(h) if h is not None else "" for h in header[:width]]
         if self._sheet.max_row is None:  # no <dimension> in the sheet: count the rows once
@@ -134,11 +155,11 @@ def _refuse_zip_bomb(stream: BinaryIO) -> None:
         with zipfile.ZipFile(stream) as zf:
             infos = zf.infolist()
     except zipfile.BadZipFile:
-        raise FileError("not a readable .xlsx workbook (not a zip file)") from None
+        raise FileError(N_("not a readable .xlsx workbook (%(detail)s)"), detail="zip") from None
     finally:
         stream.seek(0)
     if len(infos) > XLSX_MAX_ENTRIES or sum(i.file_size for i in infos) > XLSX_MAX_UNCOMPRESSED:
-        raise FileError("the workbook unpacks to more than we accept (possible zip bomb)")
+        raise FileError(N_("the workbook unpacks to more than we accept (possible zip bomb)"))
 
 
 def open_table(stream: BinaryIO, filename: str = "") -> Table:
@@ -147,9 +168,9 @@ def open_table(stream: BinaryIO, filename: str = "") -> Table:
     head = stream.read(4)
     stream.seek(0)
     if not head:
-        raise FileError("the file is empty")
+        raise FileError(N_("the file is empty"))
     if head.startswith(b"PK\x03\x04"):
         return XlsxTable(stream)
     if filename.lower().endswith((".xls",)):
-        raise FileError("old .xls workbooks are not read; save as .xlsx or CSV")
+        raise FileError(N_("old .xls workbooks are not read; save as .xlsx or CSV"))
     return CsvTable(stream)

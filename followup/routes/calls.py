@@ -174,7 +174,10 @@ def _mask_name(name):
 def _phone_display(e164):
     """+8613812345678 → 138 1234 5678, as a nurse reads it off the screen (the tel: link keeps E.164)."""
     try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, "CN"), phonenumbers.PhoneNumberFormat.NATIONAL)
+        number = phonenumbers.parse(e164, "CN")
+        extension, number.extension = number.extension, None
+        text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return f"{text} 转 {extension}" if extension else text
     except phonenumbers.NumberParseException:
         return e164
 
