@@ -47,13 +47,15 @@ def normalise_phone(raw: str) -> str:
     m = _EXTENSION.match(text)
     if m and not _PLAIN_LANDLINE.match(text) and not _PLAIN_MOBILE.match(text):
         try:
-            whole = _normalise_one(text)  # 0531-8888-8888 is one number, not number and extension
-        except ValueError:
-            base = _normalise_one(m["base"].strip())
-            if phonenumbers.number_type(phonenumbers.parse(base)) != PhoneNumberType.FIXED_LINE:
-                raise ValueError(N_("only a landline has an extension")) from None
-            return base + EXTENSION_SEP + m["ext"]
-        return whole
+            return _normalise_one(text)  # 0531-8888-8888 is one number, not number and extension
+        except ValueError as whole_error:
+            try:
+                base = _normalise_one(m["base"].strip())
+            except ValueError:
+                raise whole_error from None
+        if phonenumbers.number_type(phonenumbers.parse(base)) != PhoneNumberType.FIXED_LINE:
+            raise ValueError(N_("only a landline has an extension"))
+        return base + EXTENSION_SEP + m["ext"]
     return _normalise_one(text)
 
 

@@ -6,6 +6,8 @@ Definitions (one place; every page, export and ranking uses them):
 - followed up = at least one level's task done; on time = a done task completed before its due_at;
 - ward / hospital rates are per level (科室随访 / 院级随访), each over the eligible discharges;
 - lost (失访) = eligible discharges with a lost task and no done task;
+- needs data = eligible discharges not followed up whose tasks wait for the ward to complete a
+  phone or 离院方式 (FollowupTask.needs_data): counted in `eligible`, never left out of it;
 - satisfaction and opinions count in the month they were recorded (what was heard that month).
 
 `group_by` is one of "ward", "hospital", "county", "city"; a 市直 hospital's "county" is the city
@@ -23,7 +25,7 @@ from ..models.discharge import DISPOSITION_DIED
 from ..models.opinion import Opinion
 
 GROUPS = ("ward", "hospital", "county", "city")
-COUNT_FIELDS = ("discharges", "deceased", "eligible", "followed", "on_time", "lost",
+COUNT_FIELDS = ("discharges", "deceased", "eligible", "followed", "on_time", "lost", "needs_data",
                 "ward_done", "ward_on_time", "hospital_done", "hospital_on_time")
 # rate name → numerator field; every rate is over `eligible`.
 RATES = {"followup_rate": "followed", "on_time_rate": "on_time", "ward_rate": "ward_done",
@@ -95,6 +97,7 @@ def rates(hospital_ids_select, start: date, end: date, group_by: str = "hospital
                 n(Discharge.disposition != DISPOSITION_DIED).label("eligible"),
                 n(any_done).label("followed"), n(or_(timely(w), timely(h))).label("on_time"),
                 n(and_(or_(status(w) == TaskStatus.LOST, status(h) == TaskStatus.LOST), ~any_done)).label("lost"),
+                n(and_(or_(w.needs_data.is_not(None), h.needs_data.is_not(None)), ~any_done)).label("needs_data"),
                 n(done(w)).label("ward_done"), n(timely(w)).label("ward_on_time"),
                 n(done(h)).label("hospital_done"), n(timely(h)).label("hospital_on_time"))
          .select_from(Discharge)
