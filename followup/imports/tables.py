@@ -3,9 +3,12 @@
 Encodings: UTF-8 (BOM or not) first, then GB18030; never GBK, which lacks rare name characters
 (堃 喆 䶮 𠮷), and never GB18030 first, because UTF-8 bytes also decode as GB18030 — into
 mojibake. UTF-16 with a BOM (Excel's "Unicode text") is recognised by its BOM."""
+import array
 import codecs
 import csv
 import io
+import mmap
+import tempfile
 import zipfile
 from typing import BinaryIO, Iterator
 
@@ -15,6 +18,10 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 CANDIDATE_DELIMITERS = (",", "\t", ";", "，")
 XLSX_MAX_UNCOMPRESSED = 300 * 1024 * 1024  # a zip bomb is refused before openpyxl opens it
 XLSX_MAX_ENTRIES = 2000
+# openpyxl keeps every shared string in a Python list (3M strings took 650 MB): ours are kept in
+# a temporary file with 4-byte offsets in memory, and their number is bounded.
+XLSX_MAX_SHARED_STRINGS = 10_000_000
+TOO_MANY_STRINGS = N_("the workbook holds more than %(limit)s distinct texts: save it as CSV, or split it")
 CSV_FIELD_LIMIT = 4 * 1024 * 1024  # a 1 MB cell is read (and then rejected by the row schema)
 csv.field_size_limit(CSV_FIELD_LIMIT)
 FIELD_TOO_BIG = N_("line %(line)s has a cell larger than %(mb)s MB: this is not a discharge export "
@@ -118,10 +125,11 @@ class XlsxTable(Table):
     kind = "xlsx"
 
     def __init__(self, stream: BinaryIO):
-        from openpyxl import load_workbook
         _refuse_zip_bomb(stream)
         try:
-            self._book = load_workbook(stream, read_only=True, data_only=True)
+            self._book = _load_workbook(stream)
+        except FileError:
+            raise
         except Exception as exc:  # openpyxl raises many kinds for a broken workbook
             raise FileError(N_("not a readable .xlsx workbook (%(detail)s)"), detail=type(exc).__name__) from None
         self._sheet = self._book.worksheets[0]
@@ -148,6 +156,87 @@ class XlsxTable(Table):
 
     def close(self):
         self._book.close()
+        strings = getattr(self._book, "_followup_strings", None)
+        if strings is not None:
+            strings.close()
+
+
+class SharedStrings:
+    """An xlsx's shared-string table on disk: the strings in a temporary file, their offsets in
+    an array (4 bytes each), looked up through mmap. Read with iterparse, one <si> at a time."""
+
+    def __init__(self, src, limit: int | None = None):
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.constants import SHEET_MAIN_NS
+        from openpyxl.xml.functions import iterparse
+        tag = "{%s}si" % SHEET_MAIN_NS
+        limit = limit or XLSX_MAX_SHARED_STRINGS
+        self._file = tempfile.TemporaryFile()
+        self._offsets = array.array("I", [0])
+        self._map = None
+        root, end = None, 0
+        try:
+            for event, node in iterparse(src, events=("start", "end")):
+                if root is None:
+                    root = node
+                if event != "end" or node.tag != tag:
+                    continue
+                if len(self._offsets) > limit:
+                    raise FileError(TOO_MANY_STRINGS, limit=limit)
+                data = Text.from_tree(node).content.replace("x005F_", "").encode("utf-8", "surrogatepass")
+                self._file.write(data)
+                end += len(data)
+                self._offsets.append(end)
+                root.clear()  # the parsed <si> elements are not kept either
+            self._file.flush()
+            if end:
+                self._map = mmap.mmap(self._file.fileno(), end, access=mmap.ACCESS_READ)
+        except BaseException:
+            self.close()
+            raise
+
+    def __len__(self):
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        start, stop = self._offsets[i], self._offsets[i + 1]
+        return self._map[start:stop].decode("utf-8", "surrogatepass") if stop > start else ""
+
+    def close(self):
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        self._file.close()
+
+
+def _load_workbook(stream: BinaryIO):
+    """openpyxl's load_workbook(read_only=True, data_only=True), with the shared strings on disk."""
+    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+
+    refused = []
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            ct = self.package.find(SHARED_STRINGS)
+            if ct is not None:
+                with self.archive.open(ct.PartName[1:]) as src:
+                    try:
+                        self.shared_strings = SharedStrings(src)
+                    except FileError as exc:  # openpyxl would re-raise it as a plain ValueError
+                        refused.append(exc)
+
+    reader = Reader(stream, read_only=True, data_only=True)
+    try:
+        reader.read()
+    except BaseException:
+        if isinstance(reader.shared_strings, SharedStrings):
+            reader.shared_strings.close()
+        raise
+    if refused:
+        reader.wb.close()
+        raise refused[0]
+    reader.wb._followup_strings = reader.shared_strings if isinstance(reader.shared_strings, SharedStrings) else None
+    return reader.wb
 
 
 def _refuse_zip_bomb(stream: BinaryIO) -> None:
