@@ -55,19 +55,26 @@ class StreamedBundle:
         if not self.encounters:
             raise FileError(NO_ENCOUNTER)
 
-    def _reader(self):
+    def _entries(self, check=False):
+        """(position in Bundle.entry, fullUrl, resource as a dict) per entry with a resource."""
         self.stream.seek(0)
+        text = None
         if self.encoding == "utf-8-sig":
             if self.stream.read(3) != b"\xef\xbb\xbf":
                 self.stream.seek(0)
-            return self.stream
-        return io.TextIOWrapper(self.stream, encoding=self.encoding)
+            reader = self.stream
+        else:  # GB18030 or UTF-16: ijson reads text too
+            reader = text = io.TextIOWrapper(self.stream, encoding=self.encoding)
+        try:
+            yield from self._parse(reader, check)
+        finally:
+            if text is not None:
+                text.detach()  # the payload stays open for the next pass
 
-    def _entries(self, check=False):
-        """(position in Bundle.entry, fullUrl, resource as a dict) per entry with a resource."""
+    def _parse(self, reader, check):
         depth, pos, builder, top_type = 0, 0, None, None
         try:
-            for prefix, event, value in ijson.parse(self._reader(), use_float=True):
+            for prefix, event, value in ijson.parse(reader, use_float=True):
                 if event in ("start_map", "start_array"):
                     depth += 1
                     if depth > MAX_DEPTH:

@@ -115,7 +115,11 @@ class Hl7Source(Source):
 
     def _messages(self):
         self.stream.seek(0)
-        return hl7v2.iter_messages(io.TextIOWrapper(self.stream, encoding=self.encoding, newline=""))
+        text = io.TextIOWrapper(self.stream, encoding=self.encoding, newline="")
+        try:
+            yield from hl7v2.iter_messages(text)
+        finally:
+            text.detach()  # the payload stays open for the next pass
 
     def rows(self, skip=0):
         for i, text in enumerate(self._messages(), start=1):
