@@ -6,6 +6,8 @@ ours), Encounter.identifier the 住院号, Encounter.serviceType/location the wa
 Encounter.diagnosis → a Condition in the bundle or its display. Patient.identifier with a
 type code of NNCHN/RIC is the resident ID number."""
 import io
+import json
+import sqlite3
 from typing import BinaryIO
 
 import ijson
@@ -41,19 +43,31 @@ class StreamedBundle:
     def __init__(self, stream: BinaryIO):
         self.stream = stream
         self.encoding = detect_encoding(stream)
-        self.patients: dict[str, dict] = {}
-        self.conditions: dict[str, tuple[str, str]] = {}
+        # Reference → the kept fields, in a private temporary database on disk (sqlite3's ""),
+        # so that even a Bundle of a hundred thousand patients needs no memory for them.
+        self.kept = sqlite3.connect("")
+        self.kept.execute("CREATE TABLE kept (ref TEXT PRIMARY KEY, fields TEXT)")
         self.encounters = 0
         for _pos, url, res in self._entries(check=True):
             kind = res.get("resourceType")
             if kind == "Encounter":
                 self.encounters += 1
             elif kind in ("Patient", "Condition"):
-                summary = _summary(kind, res)
-                for ref in _refs(kind, res, url):
-                    (self.patients if kind == "Patient" else self.conditions)[ref] = summary
+                fields = json.dumps(_summary(kind, res), ensure_ascii=False)
+                self.kept.executemany("INSERT OR REPLACE INTO kept VALUES (?, ?)",
+                                      [(ref, fields) for ref in _refs(kind, res, url)])
         if not self.encounters:
+            self.close()
             raise FileError(NO_ENCOUNTER)
+
+    def _kept(self, reference):
+        if not reference:
+            return None
+        found = self.kept.execute("SELECT fields FROM kept WHERE ref = ?", (reference,)).fetchone()
+        return json.loads(found[0]) if found else None
+
+    def close(self):
+        self.kept.close()
 
     def _entries(self, check=False):
         """(position in Bundle.entry, fullUrl, resource as a dict) per entry with a resource."""
@@ -72,29 +86,35 @@ class StreamedBundle:
                 text.detach()  # the payload stays open for the next pass
 
     def _parse(self, reader, check):
-        depth, pos, builder, top_type = 0, 0, None, None
+        # basic_parse, not parse: parse builds each event's dotted path, which for JSON nested a
+        # hundred thousand deep is quadratic (a minute of CPU before the first event).
+        names, keys = [], []  # per open container: its name (key in its parent, or "item"); the map's current key
+        pos, builder, top_type = 0, None, None
         try:
-            for prefix, event, value in ijson.parse(reader, use_float=True):
+            for event, value in ijson.basic_parse(reader, use_float=True):
                 if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > MAX_DEPTH:
+                    names.append(keys[-1] if keys and keys[-1] is not None else "item")
+                    if len(names) > MAX_DEPTH:
                         raise FileError(TOO_DEEP, limit=MAX_DEPTH)
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-                if builder is None:
-                    if prefix == "entry.item" and event == "start_map":
+                    keys.append(None if event == "start_array" else "")
+                    if builder is None and event == "start_map" and names[1:] == ["entry", "item"]:
                         builder, pos = ObjectBuilder(), pos + 1
-                        builder.event(event, value)
-                    elif prefix == "resourceType" and event == "string":
-                        top_type = value
+                elif event in ("end_map", "end_array"):
+                    names.pop()
+                    keys.pop()
+                elif event == "map_key":
+                    keys[-1] = value
+                elif len(names) == 1 and keys[-1] == "resourceType" and event == "string":
+                    top_type = value
+                if builder is None:
                     continue
                 builder.event(event, value)
-                if prefix == "entry.item" and event == "end_map":
+                if len(names) == 2 and event == "end_map":  # back in the entry array
                     entry, builder = builder.value, None
                     if isinstance(entry.get("resource"), dict):
                         yield pos, entry.get("fullUrl"), entry["resource"]
         except ijson.JSONError as exc:
-            raise FileError(NOT_JSON, detail=str(exc)[:200]) from None
+            raise FileError(NOT_JSON, detail=" ".join(str(exc).split())[:200]) from None
         if check and top_type != "Bundle":
             raise FileError(NOT_BUNDLE)
 
@@ -110,11 +130,11 @@ class StreamedBundle:
                 original = {"id": str(res.get("id", ""))[:64]}
                 yield pos, {}, original, [("_message", _invalid("Encounter", exc))]
                 continue
-            record = _encounter(enc, self.conditions)
-            patient = self.patients.get(enc.subject.reference) if enc.subject and enc.subject.reference else None
+            record = _encounter(enc, self._kept)
+            patient = self._kept(enc.subject.reference) if enc.subject else None
             problems = []
             if patient is not None and "_invalid" in patient:
-                problems.append(("_message", patient["_invalid"]))
+                problems.append(("_message", Reason(INVALID_RESOURCE, **patient["_invalid"])))
             elif patient:
                 record.update(patient)
             yield pos, record, {k: str(v) for k, v in record.items()}, problems
@@ -137,7 +157,7 @@ def _summary(kind: str, res: dict):
     try:
         resource = (Patient if kind == "Patient" else Condition).model_validate(res)
     except (ValidationError, ValueError, TypeError) as exc:
-        return {"_invalid": _invalid(kind, exc)} if kind == "Patient" else ("", "")
+        return {"_invalid": _invalid(kind, exc).params} if kind == "Patient" else ("", "")
     if kind == "Patient":
         return _patient(resource)
     if not resource.code:
@@ -155,7 +175,7 @@ def _code(concept) -> str:
     return concept.text or ""
 
 
-def _encounter(enc, conditions) -> dict:
+def _encounter(enc, kept) -> dict:
     disp = _code(enc.hospitalization.dischargeDisposition) if enc.hospitalization else ""
     ward = ""
     for loc in enc.location or []:
@@ -164,7 +184,7 @@ def _encounter(enc, conditions) -> dict:
         ward = enc.serviceType.text or _code(enc.serviceType)
     code = name = ""
     for dx in enc.diagnosis or []:
-        cond = conditions.get(dx.condition.reference) if dx.condition and dx.condition.reference else None
+        cond = kept(dx.condition.reference) if dx.condition else None
         if cond is not None and any(cond):
             code, name = cond
         elif dx.condition and dx.condition.display:

@@ -149,6 +149,9 @@ class FhirSource(Source):
             if n > skip:
                 yield pos, (record, original, problems)
 
+    def close(self):
+        self.bundle.close()
+
 
 def decode(data: BinaryIO | bytes) -> str:
     """A whole message payload as text, by the same strict ladder as files (FileError if none fits)."""
