@@ -264,7 +264,7 @@ def test_hl7_messages_are_bounded_in_size(world, db, monkeypatch):
                                   "010 12345678 分机123"])
 def test_a_landline_with_an_extension_is_kept_with_the_extension_for_the_caller(world, db, cell):
     from followup.core.access import mask_phone
-    from followup.routes.calls import _phone_display
+    from followup.core.templating import phone_display
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(phone=cell, id_number="")]), source=None,
                              channel="cli", now=utcnow(), submit_job=False)
     db.session.commit()
@@ -272,7 +272,7 @@ def test_a_landline_with_an_extension_is_kept_with_the_extension_for_the_caller(
     [d] = db.session.scalars(select(Discharge)).all()
     assert d.patient.phone == "+861012345678;ext=123"  # RFC 3966: a tel: link dials the extension too
     assert {t.needs_data for t in d.tasks} == {None}
-    assert _phone_display(d.patient.phone) == "010 1234 5678 转 123"
+    assert phone_display(d.patient.phone) == "010-12345678 转123"
     assert d.patient.phone_masked == mask_phone(d.patient.phone) == "101*****78 转123"
 
 
