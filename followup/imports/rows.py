@@ -224,7 +224,7 @@ class FastRowLoader:
             return None
         for field in _REQUIRED_TEXT:
             value = record.get(field)
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str) or not value or value.isspace():
                 return None
         clean = {}
         for field, limit in _TEXT_LIMITS:
