@@ -7,12 +7,13 @@ import json
 import tracemalloc
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from followup.core.clock import utcnow
 from followup.imports.batches import receive_bytes
-from followup.imports.run import run_batch
+from followup.imports.run import ImportSettings, run_batch
 from followup.models import Discharge, OutboxJob
 from followup.models.imports import ImportBatch, ImportPayloadPart
 from tests.import_files import CN_HEADERS, csv_bytes, fhir_bundle, row
@@ -40,14 +41,14 @@ def test_a_csv_cell_over_the_field_limit_fails_the_batch_in_chinese_and_a_re_upl
     data = csv_bytes([row(), HUGE_LINE, row(no="ZY0003")])
     batch, created = receive_bytes(world.hospital_a, data, source=None, channel="api", now=utcnow(), submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "failed"  # was: _csv.Error raised, batch left running with its lease
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "failed"  # was: _csv.Error raised, batch left running with its lease
     b = ended_failed_and_released(db, batch.id)
     assert b.error_reason["reason"].startswith("line %(line)s has a cell larger than")
     assert b.error_text == "第 3 行有一个单元格超过 4 MB，不像是出院记录导出文件（请检查该行的引号）"
     again, created = receive_bytes(world.hospital_a, data, source=None, channel="api", now=utcnow(), submit_job=False)
     assert created and again.id != batch.id and again.status == "queued"  # not mapped to the failed batch
     db.session.commit()
-    assert run_batch(again.id) == "failed"  # and it is run again, failing again with its reason
+    assert run_batch(again.id, ImportSettings.from_app(current_app)) == "failed"  # and it is run again, failing again with its reason
     fine, created = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="api", now=utcnow(),
                                   submit_job=False)
     same, created_again = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="api",
@@ -85,7 +86,7 @@ def test_any_unexpected_error_fails_the_batch_with_a_reason_and_releases_the_lea
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="cli", now=utcnow(),
                              submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "failed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "failed"
     b = ended_failed_and_released(db, batch.id)
     assert b.error_text.startswith("导入因意外错误中止（ZeroDivisionError）")
 
@@ -130,7 +131,7 @@ def test_a_file_whose_stated_size_is_small_but_has_more_rows_stops_at_the_cap(wo
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"C{i}", id_number="") for i in range(5)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "failed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "failed"
     assert ended_failed_and_released(db, batch.id).error_text == "超过 3 行，请拆分文件后再导入"
 
 
@@ -223,7 +224,7 @@ def test_an_xlsx_with_too_many_distinct_texts_fails_with_a_chinese_reason(world,
     batch, _ = receive_bytes(world.hospital_a, _xlsx_with_distinct_strings(40), source=None, channel="cli",
                              now=utcnow(), submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "failed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "failed"
     assert ended_failed_and_released(db, batch.id).error_text == "工作簿中不同文本超过 100 个，请另存为 CSV 或拆分后再导入"
 
 
@@ -254,7 +255,7 @@ def test_hl7_messages_are_bounded_in_size(world, db, monkeypatch):
     data = (adt_a03("M1") + "NTE|1||" + "x" * 5000 + "\r").encode()
     batch, _ = receive_bytes(world.hospital_a, data, source="hl7", channel="api", now=utcnow(), submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "failed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "failed"
     assert ended_failed_and_released(db, batch.id).error_text == "第 1 条消息有一个段超过 1000 个字符"
 
 
@@ -268,7 +269,7 @@ def test_a_landline_with_an_extension_is_kept_with_the_extension_for_the_caller(
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(phone=cell, id_number="")]), source=None,
                              channel="cli", now=utcnow(), submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "completed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "completed"
     [d] = db.session.scalars(select(Discharge)).all()
     assert d.patient.phone == "+861012345678;ext=123"  # RFC 3966: a tel: link dials the extension too
     assert {t.needs_data for t in d.tasks} == {None}

@@ -5,12 +5,13 @@ ward to complete. Only rows that cannot name a patient or a stay are rejected (i
 from datetime import date, datetime
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from followup.calls import Conflict, queueing
 from followup.core.clock import LOCAL_TZ, utcnow
 from followup.imports.batches import receive_bytes
-from followup.imports.run import rejected_rows, run_batch
+from followup.imports.run import ImportSettings, rejected_rows, run_batch
 from followup.models import Discharge, FollowupTask
 from tests.import_files import adt_a03, csv_bytes, row
 
@@ -20,7 +21,7 @@ NOON = datetime(2026, 11, 12, 10, 0, tzinfo=LOCAL_TZ)  # within calling hours, a
 def imported(world, db, data, source=None):
     batch, _ = receive_bytes(world.hospital_a, data, source=source, channel="cli", now=utcnow(), submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) == "completed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "completed"
     db.session.expire_all()
     return batch
 

@@ -1,6 +1,7 @@
 """The import job: takes a batch id, runs the batch (resumable, one runner at a time)."""
 import logging
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
@@ -16,9 +17,9 @@ GAVE_UP = N_("the import could not be finished after %(attempts)s tries (%(detai
 
 @job("import_batch", queue=QUEUE_IMPORTS)
 def import_batch(batch_id: int) -> None:
-    from ..imports.run import fail_batch, run_batch
+    from ..imports.run import ImportSettings, fail_batch, run_batch
     try:
-        outcome = run_batch(batch_id)
+        outcome = run_batch(batch_id, ImportSettings.from_app(current_app._get_current_object()))
     except Exception as exc:  # a transient error (database, Redis, timeout): retried unless this was the last try
         attempts = _last_attempt(batch_id)
         if attempts:
