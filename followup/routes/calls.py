@@ -19,6 +19,7 @@ from ..core.clock import local, utcnow
 from ..extensions import db
 from ..models import Role, TaskStatus, Ward
 from ..schemas.discharge import dump_discharge
+from ..plans import library
 from ..schemas.followup_forms import AttemptForm, flat_errors, from_form
 from . import call_policy, nav
 
@@ -166,7 +167,9 @@ def _vocabulary():
             "condition_labels": vocabulary.CONDITION_LABELS, "guidance_labels": vocabulary.GUIDANCE_LABELS,
             "guidance_choices": vocabulary.GUIDANCE_CHOICES, "satisfaction_labels": vocabulary.SATISFACTION_LABELS,
             "score_labels": vocabulary.SCORE_LABELS, "sentiment_labels": vocabulary.SENTIMENT_LABELS,
-            "category_labels": vocabulary.CATEGORY_LABELS}
+            "category_labels": vocabulary.CATEGORY_LABELS, "respondent_labels": vocabulary.RESPONDENT_LABELS,
+            "plan_field_labels": library.FIELDS, "symptom_labels": library.SYMPTOMS, "wound_labels": library.WOUND_STATES,
+            "vitals": library.VITALS}
 
 
 @bp.app_template_filter("mask_name")
@@ -197,6 +200,8 @@ _CALL_ERRORS = {
     "task is being called by someone else": _l("Someone else is calling this patient."),
     "task is not callable yet": _l("The retry spacing or a call-back time the patient asked for is not reached yet."),
     "already acknowledged": _l("Someone has already acknowledged this red flag."),
+    "task needs data before it can be called": _l("This patient has no valid phone number or no discharge "
+                                                  "disposition yet: complete it under Missing data first."),
 }
 _CALL_FIELDS = {"callback_at": _l("Choose a call-back time in the future, within the allowed days."),
                 "ack_note": _l("Say which doctor was told (at most 500 characters).")}

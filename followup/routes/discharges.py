@@ -1,9 +1,10 @@
 """Discharge records: a scoped, masked list and a detail page; revealing contact is logged."""
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
+
+from ..calls import readback
 from ..core import audit
 from ..core.access import HOSPITAL_RECORD_ROLES, blueprint_only_for, get_discharge_or_404, may_reveal_contact
-from ..calls.vocabulary import CLOSE_REASON_LABELS
 from ..extensions import db
 from ..core.crypto import keys
 from ..patients import outcomes, records_list
@@ -32,11 +33,13 @@ def index():
 @login_required
 def show(discharge_id):
     d = get_discharge_or_404(current_user, discharge_id)
-    audit.record("discharge.view", object_type="discharge", object_id=d.id)
+    page = readback.discharge_page(current_user, d)
+    audit.record("discharge.view", object_type="discharge", object_id=d.id,
+                 detail={"calls_read_back": sum(1 for c in page["calls"] if c["detail"])})
     db.session.commit()
     return render_template("discharges/show.html", d=dump_discharge(d, current_user),
-                           can_reveal=may_reveal_contact(current_user), close_reason_labels=CLOSE_REASON_LABELS,
-                           marks=outcomes.marks_of_patient(current_user, d.patient_id))
+                           can_reveal=may_reveal_contact(current_user),
+                           marks=outcomes.marks_of_patient(current_user, d.patient_id), **page)
 
 
 @bp.route("/<int:discharge_id>/contact", methods=["POST"])
