@@ -196,6 +196,10 @@ def main():
         db.engine.dispose()
     if args.rebuild or have != args.patients:
         build(args.database_url, args.patients)
+    else:  # a kept database: bring its schema up to the code's
+        from flask_migrate import upgrade
+        with app.app_context():
+            upgrade(revision="heads")
     rng = random.Random(13)
     with app.app_context():
         users = {u.username: u for u in db.session.scalars(select(User))}
