@@ -20,6 +20,12 @@ class Config:
     # Field encryption key for phone numbers and the HMAC key for blind indexes (base64, 32 bytes).
     FIELD_KEY = _env("FIELD_KEY")
     INDEX_KEY = _env("INDEX_KEY")
+    # HMAC key of the audit chain and its checkpoints (base64, 32 bytes; derived from INDEX_KEY
+    # when unset). Keep it out of the database and away from database administrators.
+    AUDIT_KEY = _env("AUDIT_KEY")
+    # Signed checkpoints of the audit chain's head, appended outside the database by the cron
+    # process (default: instance/audit-checkpoints.jsonl). Ship this file off the box.
+    AUDIT_CHECKPOINT_PATH = _env("AUDIT_CHECKPOINT_PATH")
 
     TIMEZONE = "Asia/Shanghai"
     BABEL_DEFAULT_LOCALE = "zh_CN"
