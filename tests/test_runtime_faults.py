@@ -1,0 +1,144 @@
+"""Long-running processes and outages: leases and heartbeats instead of a stale threshold, cron
+and the worker surviving database and Redis outages."""
+import os
+import signal
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+
+from followup import jobs
+from followup.core.clock import utcnow
+from followup.jobs.maintenance import reconcile
+from followup.models import AuditEvent, JobState, OutboxJob
+
+
+@jobs.job("test_slow_marker")
+def slow_marker(marker: int, seconds: float = 0):
+    from followup.core import audit
+    from followup.extensions import db
+    time.sleep(seconds)
+    if not db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "test.slow",
+                                                         AuditEvent.object_id == marker)):
+        audit.record("test.slow", object_id=marker)
+        db.session.commit()
+
+
+@jobs.job("test_busy")
+def busy(_x: int):
+    raise jobs.RetryLater("held by another run", seconds=30)
+
+
+def _running(db, row_id, lease_until, token="a-dead-worker"):
+    db.session.execute(update(OutboxJob).where(OutboxJob.id == row_id).values(
+        state=JobState.RUNNING, attempts=1, lease_token=token, lease_until=lease_until))
+    db.session.commit()
+
+
+def test_a_job_whose_worker_died_is_re_driven_as_soon_as_its_lease_lapses(app, db):
+    """Before: a running row was re-driven only 300 s after its last update (plus the cron
+    interval): 5.5 minutes. Now: the next reconciler pass after the 30 s lease lapses."""
+    assert app.config["JOB_LEASE_SECONDS"] + app.config["CRON_INTERVAL"] <= 60
+    row = jobs.submit("test_slow_marker", 1)
+    db.session.commit()
+    now = utcnow()
+    _running(db, row.id, lease_until=now + timedelta(seconds=app.config["JOB_LEASE_SECONDS"]))
+    assert reconcile(now=now) == 0  # the lease is held: the worker may be alive
+    assert reconcile(now=now + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1)) == 1
+    db.session.expire_all()
+    assert db.session.get(OutboxJob, row.id).state == JobState.DONE
+
+
+def test_a_running_job_renews_its_lease_while_it_runs_longer_than_the_lease(make_app, db):
+    app = make_app(JOB_LEASE_SECONDS=1.2)
+    with app.app_context():
+        row = jobs.submit("test_slow_marker", 2, 3.0)
+        db.session.commit()
+        seen = []
+
+        def watch():
+            with app.app_context():
+                for _ in range(5):
+                    time.sleep(0.5)
+                    seen.append(reconcile(now=utcnow()))
+                db.session.remove()
+        import threading
+        t = threading.Thread(target=watch)
+        t.start()
+        assert jobs.run_outbox(row.id) == "done"
+        t.join()
+        assert seen and not any(seen)  # never re-driven while its heartbeat ran
+        assert db.session.scalars(select(AuditEvent.object_id).where(AuditEvent.action == "test.slow")).all() == [2]
+
+
+def test_a_run_that_lost_its_lease_cannot_mark_the_job_done(app, db):
+    row = jobs.submit("test_slow_marker", 3)
+    db.session.commit()
+
+    def taken_over_meanwhile(marker, seconds=0):
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == row.id).values(lease_token="another-run"))
+        db.session.commit()
+    name_fn = jobs.registered()["test_slow_marker"]
+    jobs._registry["test_slow_marker"] = (taken_over_meanwhile, name_fn[1])
+    try:
+        assert jobs.run_outbox(row.id) == "lost"
+    finally:
+        jobs._registry["test_slow_marker"] = name_fn
+    db.session.expire_all()
+    assert db.session.get(OutboxJob, row.id).state == JobState.RUNNING  # the other run finishes it
+
+
+def test_a_job_that_must_wait_for_another_run_spends_no_attempt(app, db):
+    """An import whose batch another run holds used to fail an attempt each time and give up
+    after five; it now goes back to pending until the other run's lease can have lapsed."""
+    row = jobs.submit("test_busy", 1, max_attempts=2)
+    db.session.commit()
+    for _ in range(4):
+        jobs.dispatch([row.id])
+        db.session.expire_all()
+        r = db.session.get(OutboxJob, row.id)
+        assert r.state == JobState.PENDING and r.attempts == 0
+        assert reconcile(now=utcnow()) == 0  # not before its retry time
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == row.id).values(lease_until=None))
+        db.session.commit()
+
+
+def test_cron_survives_a_database_outage_and_carries_on_when_it_returns(app, runner, monkeypatch, caplog):
+    """Before: `flask followup cron` exited with OperationalError and stayed dead."""
+    from followup.jobs import maintenance
+    calls = []
+
+    def flaky_pass(now):
+        calls.append(now)
+        if len(calls) <= 3:
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        os.kill(os.getpid(), signal.SIGTERM)  # the database is back: one good pass, then stop
+        return 0, 0
+    monkeypatch.setattr(maintenance, "cron_pass", flaky_pass)
+    monkeypatch.setattr(maintenance.log, "disabled", False)  # alembic's fileConfig disables loggers
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    result = runner.invoke(args=["followup", "cron", "--interval", "0.01"])
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 4
+    assert sum("cron pass failed" in r.getMessage() for r in caplog.records) == 3, [(r.name, r.getMessage()) for r in caplog.records]
+
+
+def test_the_worker_keeps_retrying_while_redis_is_away(make_app, db, monkeypatch):
+    """Before: rq's worker quit on a Redis error at start or mid-loop, and nothing restarted it."""
+    from followup.jobs.queue import run_worker
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", REDIS_SOCKET_TIMEOUT=0.2)
+    waits = []
+
+    class Enough(Exception):
+        pass
+
+    def sleep(s):
+        waits.append(s)
+        if len(waits) == 4:
+            raise Enough
+    with app.app_context():
+        with pytest.raises(Enough):
+            run_worker(sleep=sleep)
+    assert waits == [1.0, 2.0, 4.0, 8.0]  # exponential backoff, not an exit
