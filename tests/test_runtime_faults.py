@@ -142,3 +142,78 @@ def test_the_worker_keeps_retrying_while_redis_is_away(make_app, db, monkeypatch
         with pytest.raises(Enough):
             run_worker(sleep=sleep)
     assert waits == [1.0, 2.0, 4.0, 8.0]  # exponential backoff, not an exit
+
+
+# --- /healthz and /readyz ---------------------------------------------------------------------
+
+def test_readyz_reports_each_dependency_and_healthz_only_the_process(make_app, redis_url, db):
+    app = make_app(REDIS_URL=redis_url)
+    with app.app_context():
+        client = app.test_client()
+        assert client.get("/healthz").json == {"status": "ok"}
+        resp = client.get("/readyz")
+        body = resp.json
+        assert resp.status_code == 200 and body["status"] == "ready", body
+        assert body["database"]["ok"] and body["database"]["read_only"] is False
+        assert body["migrations"]["ok"] and body["migrations"]["current"] == body["migrations"]["heads"]
+        assert body["redis"]["ok"] and set(body["redis"]["queues"]) == {"imports", "default", "reports"}
+        assert body["outbox"]["open"] == 0 and body["outbox"]["oldest_age_s"] is None
+
+
+def test_readyz_is_503_when_redis_is_down_or_the_schema_is_behind(make_app, db):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", REDIS_SOCKET_TIMEOUT=0.2)
+    with app.app_context():
+        jobs.submit("test_slow_marker", 9)
+        db.session.commit()
+        client = app.test_client()
+        assert client.get("/healthz").status_code == 200  # the process is up
+        body = client.get("/readyz")
+        assert body.status_code == 503 and body.json["redis"]["ok"] is False and "error" in body.json["redis"]
+        assert body.json["outbox"]["open"] == 1 and body.json["outbox"]["oldest_age_s"] >= 0
+        from sqlalchemy import text
+        head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        db.session.commit()
+        try:
+            assert app.test_client().get("/readyz").json["migrations"]["ok"] is False
+        finally:
+            db.session.execute(text("UPDATE alembic_version SET version_num = :h"), {"h": head})
+            db.session.commit()
+
+
+def test_a_read_only_database_is_reported_and_writes_answer_503_not_500(make_app, world, db):
+    """Before: /healthz said ok while the database was read-only and sign-in answered 500."""
+    from sqlalchemy import text
+    app = make_app()
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            # SQLite has no read-only switch; a write that fails the same way is simulated.
+            from sqlalchemy import event
+            def refuse(conn, cursor, statement, *a):
+                if statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+                    raise OperationalError(statement, {}, Exception("attempt to write a readonly database"))
+            event.listen(db.engine, "before_cursor_execute", refuse)
+            try:
+                resp = app.test_client().post("/login", data={"username": "nurse_a", "password": world.PASSWORD})
+                assert resp.status_code == 503 and resp.headers["Retry-After"]
+            finally:
+                event.remove(db.engine, "before_cursor_execute", refuse)
+            return
+        name = db.engine.url.database
+        db.session.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        db.session.commit()
+        db.engine.dispose()
+        try:
+            client = app.test_client()
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json["database"]["read_only"] is True
+            resp = client.post("/login", data={"username": "nurse_a", "password": world.PASSWORD})
+            assert resp.status_code == 503 and resp.headers["Retry-After"]
+            api = client.post("/api/v1/tasks/next", headers={"Authorization": "Bearer x"})
+            assert api.status_code != 500
+        finally:
+            db.session.rollback()
+            db.session.execute(text("SET SESSION transaction_read_only = off"))  # this connection only
+            db.session.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
+            db.session.commit()
+            db.engine.dispose()
