@@ -14,7 +14,9 @@ def _flag(name, default):
 class Config:
     # The embedded default: a SQLite file under instance/ (filled in by create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (and so any traceback in a log) shows the SQL
+    # but never the bound values: session token hashes, blind indexes, ciphertexts.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL")  # None: jobs run in-process
     SECRET_KEY = _env("SECRET_KEY") or os.environ.get("SECRET_KEY")
     # Field encryption key for phone numbers and the HMAC key for blind indexes (base64, 32 bytes).

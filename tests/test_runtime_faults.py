@@ -217,3 +217,37 @@ def test_a_read_only_database_is_reported_and_writes_answer_503_not_500(make_app
             db.session.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
             db.session.commit()
             db.engine.dispose()
+
+
+# --- item 7: smaller answers ------------------------------------------------------------------
+
+def test_a_405_names_the_allowed_methods(client):
+    for path, method in [("/api/v1/calls/next", "PUT"), ("/login", "DELETE"), ("/healthz", "POST")]:
+        resp = client.open(path, method=method)
+        assert resp.status_code == 405 and resp.headers.get("Allow"), (path, resp.headers)
+        assert method not in resp.headers["Allow"] and "OPTIONS" in resp.headers["Allow"]
+
+
+def test_a_bearer_token_on_the_cookie_api_is_a_401_not_a_csrf_400(make_app, db):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        resp = app.test_client().post("/api/v1/calls/next", headers={"Authorization": "Bearer fu_abc"})
+        assert resp.status_code == 401 and resp.json["code"] == 401
+
+
+def test_the_claim_409_body_matches_its_documented_error_shape(client):
+    spec = client.get("/api/v1/openapi.json").json
+    shape = spec["components"]["schemas"]["CallErrorOut"]["properties"]
+    assert {"code", "status", "message", "version", "callable_at"} <= set(shape)
+
+
+def test_a_database_error_in_a_log_never_shows_bound_values(app, db):
+    """Before: a traceback in the web log printed the session token hash among the parameters."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    secret = "c0ffee" * 10
+    with pytest.raises(DBAPIError) as err:
+        db.session.execute(text("SELECT * FROM user_session WHERE token_hash = :h AND no_such_column = 1"),
+                           {"h": secret})
+    db.session.rollback()
+    assert secret not in str(err.value) and "token_hash" in str(err.value)

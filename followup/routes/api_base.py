@@ -21,7 +21,11 @@ def init_api(app) -> Api:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "session": {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}}}})
     app.extensions["followup_api"] = api
-    app.before_request(_check_api_access_first)
+    # Before the CSRF check: a call with no session (e.g. a Bearer token on a cookie-only API)
+    # is a 401 as documented, not a 400 about a CSRF token it could never have had.
+    hooks = app.before_request_funcs.setdefault(None, [])
+    csrf_at = next((i for i, f in enumerate(hooks) if f.__name__ == "csrf_protect"), len(hooks))
+    hooks.insert(csrf_at, _check_api_access_first)
     return api
 
 
