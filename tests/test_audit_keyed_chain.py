@@ -114,3 +114,43 @@ def test_the_purge_leaves_a_signed_anchor(db):
     anchor = db.session.scalar(select(AuditAnchor))
     assert anchor.mac == audit.anchor_mac(anchor.through_id, anchor.last_hash)
     assert audit.verify_chain()[0]
+
+
+def test_the_app_role_owns_nothing_and_cannot_rewrite_the_audit_log(make_app, db, runner):
+    """The role `flask followup db-roles` sets up: it appends audit events, does its business
+    work, and is refused every way of changing history (UPDATE, DELETE, TRUNCATE, switching the
+    trigger off, writing an anchor, moving the migration version, DDL)."""
+    if db.engine.dialect.name != "postgresql":
+        result = runner.invoke(args=["followup", "db-roles", "followup_app"])
+        assert result.exit_code != 0 and "PostgreSQL only" in result.output
+        return
+    from sqlalchemy.exc import ProgrammingError
+    role = f"fu_app_{db.engine.url.database}"[:60]
+    printed = runner.invoke(args=["followup", "db-roles", role])
+    assert printed.exit_code == 0 and "GRANT INSERT ON" in printed.output
+    result = runner.invoke(args=["followup", "db-roles", role, "--apply"])
+    assert result.exit_code == 0, result.output
+    app_url = db.engine.url.set(username=role, password=None).render_as_string(hide_password=False)
+    as_app = make_app(SQLALCHEMY_DATABASE_URI=app_url)
+    try:
+        with as_app.app_context():
+            audit.record("test.as_app_role")
+            db.session.commit()  # appending works
+            assert db.session.scalar(text("SELECT count(*) FROM patient")) == 0
+            for sql in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event", "TRUNCATE audit_event",
+                        "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
+                        "INSERT INTO audit_anchor (through_id, last_hash, purged, at, mac) VALUES (1, 'x', 0, now(), '')",
+                        "UPDATE alembic_version SET version_num = 'x'", "DROP TABLE patient",
+                        "CREATE TABLE sneaky (id int)"):
+                with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
+                    db.session.execute(text(sql))
+                db.session.rollback()
+            owner = db.session.scalar(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
+                                           "AND tableowner = current_user"))
+            assert owner == 0
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        db.session.execute(text(f'DROP OWNED BY "{role}"'))
+        db.session.commit()
+    assert audit.verify_chain()[0]

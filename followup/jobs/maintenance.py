@@ -124,6 +124,7 @@ def run_cron(interval: float, should_stop, sleep=None) -> None:
             sleep(backoff)
             backoff = min(backoff * 2, max(interval, 1.0))
             continue
+        db.session.remove()  # no transaction (nor connection) held open between passes
         if backoff > 1.0:
             log.info("cron pass succeeded again")
         backoff = 1.0
