@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ..core.clock import utcnow
@@ -175,38 +175,61 @@ def run_outbox(outbox_id: int) -> str:
         log.info("outbox %s: not runnable (done, failed or running elsewhere); no-op", outbox_id)
         return "skipped"
     row = db.session.get(OutboxJob, outbox_id)
-    fn = registered()[row.name][0]
+    # Read before the job runs: its commits expire the row, and the database may be gone after.
+    name, args, attempts, max_attempts = row.name, list(row.args), row.attempts, row.max_attempts
+    fn = registered()[name][0]
     mine = (OutboxJob.id == outbox_id) & (OutboxJob.lease_token == token)
     beat = _Heartbeat(app, outbox_id, token, lease)
     try:
-        fn(*row.args)
+        fn(*args)
     except RetryLater as exc:
-        db.session.rollback()
-        db.session.execute(update(OutboxJob).where(mine).values(
+        _settle(update(OutboxJob).where(mine).values(
             state=JobState.PENDING, attempts=OutboxJob.attempts - 1, lease_token=None,
             lease_until=utcnow() + timedelta(seconds=exc.seconds), last_error=str(exc)[:2000]))
-        db.session.commit()
-        log.info("outbox %s (%s): %s; again in %s s", outbox_id, row.name, exc, exc.seconds)
+        log.info("outbox %s (%s): %s; again in %s s", outbox_id, name, exc, exc.seconds)
         return "later"
     except Exception as exc:
-        db.session.rollback()
-        row = db.session.get(OutboxJob, outbox_id)
-        give_up = row.attempts >= row.max_attempts
-        db.session.execute(update(OutboxJob).where(mine).values(
+        give_up = attempts >= max_attempts
+        _settle(update(OutboxJob).where(mine).values(
             state=JobState.FAILED if give_up else JobState.PENDING, lease_token=None, lease_until=None,
             last_error=f"{type(exc).__name__}: {exc}"[:2000]))
-        db.session.commit()
-        log.exception("outbox %s (%s) failed, attempt %s", outbox_id, row.name, row.attempts)
+        log.exception("outbox %s (%s) failed, attempt %s", outbox_id, name, attempts)
         raise
     finally:
         beat.stop()
-    done = db.session.execute(update(OutboxJob).where(mine).values(
-        state=JobState.DONE, finished_at=utcnow(), updated_at=utcnow(), lease_token=None, lease_until=None)).rowcount
-    db.session.commit()
+    done = _settle(update(OutboxJob).where(mine).values(
+        state=JobState.DONE, finished_at=utcnow(), updated_at=utcnow(), lease_token=None, lease_until=None),
+        after_failure=False)
+    if done is None:  # the database stayed away: the lease lapses and the (idempotent) job runs again
+        return "unsettled"
     if not done:
         log.warning("outbox %s: lease lost while running; the run that took it over finishes it", outbox_id)
         return "lost"
     return "done"
+
+
+def _settle(statement, tries: int = 6, after_failure: bool = True) -> int | None:
+    """Record a run's outcome on its outbox row, retrying through a short database outage (a
+    restart, a failover) so the reconciler can re-drive the job at its next pass instead of
+    waiting for the lease to lapse. Gives up quietly after ~30 s: the lease covers the rest."""
+    import time
+    wait = 0.5
+    for attempt in range(tries):
+        try:
+            if after_failure:
+                db.session.rollback()
+            n = db.session.execute(statement).rowcount
+            db.session.commit()
+            return n
+        except DBAPIError as exc:
+            db.session.rollback()
+            # After success, a failed first try may have lost the job's own uncommitted writes:
+            # never mark it done then; the lease lapses and the (idempotent) job runs again.
+            if attempt == tries - 1 or not after_failure:
+                log.warning("outbox bookkeeping failed (%s); the lease will lapse instead", type(exc.orig).__name__)
+                return None
+            time.sleep(wait)
+            wait = min(wait * 2, 8)
 
 
 class _Heartbeat:
@@ -225,6 +248,8 @@ class _Heartbeat:
             while not self._stop.wait(self.lease.total_seconds() / 3):
                 try:
                     with db.engine.begin() as conn:
+                        if conn.dialect.name == "postgresql":  # frozen mid-renewal: no lock kept
+                            conn.execute(text("SELECT set_config('idle_in_transaction_session_timeout', '5000', true)"))
                         held = conn.execute(update(OutboxJob).where(
                             OutboxJob.id == self.outbox_id, OutboxJob.lease_token == self.token)
                             .values(lease_until=utcnow() + self.lease, updated_at=utcnow())).rowcount

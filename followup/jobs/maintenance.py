@@ -41,11 +41,14 @@ def reconcile(now: datetime | None = None) -> int:
     redriven = 0
     for r in rows:
         # Back to pending, only if nobody moved the row meanwhile, and hand over.
+        # SKIP LOCKED: a row some transaction holds (a frozen process) is left for a later pass
+        # rather than stopping the reconciler behind it.
+        unmoved = select(OutboxJob.id).where(
+            OutboxJob.id == r.id, OutboxJob.state == r.state, OutboxJob.attempts == r.attempts,
+            or_(OutboxJob.lease_until.is_(None), OutboxJob.lease_until < now) if r.state != JobState.ENQUEUED
+            else True).with_for_update(skip_locked=True)
         moved = db.session.execute(
-            update(OutboxJob).where(OutboxJob.id == r.id, OutboxJob.state == r.state,
-                                    OutboxJob.attempts == r.attempts)
-            .where(or_(OutboxJob.lease_until.is_(None), OutboxJob.lease_until < now)
-                   if r.state != JobState.ENQUEUED else True)
+            update(OutboxJob).where(OutboxJob.id.in_(unmoved))
             .values(state=JobState.PENDING, lease_token=None, lease_until=None, updated_at=now)).rowcount
         db.session.commit()
         if moved:

@@ -83,15 +83,20 @@ def run_worker(queue_names=None, burst: bool = False, sleep=None) -> None:
             w = make_worker(queue_names)
             w.log_job_description = False  # descriptions are harmless, but keep worker logs lean
             w.work(burst=burst, with_scheduler=False)
-            if burst or w._stop_requested:
+            if burst or _asked_to_stop(w):
                 return
             log.warning("worker stopped without being asked to; starting again in %.0f s", backoff)
         except (RedisError, OSError) as exc:
             log.warning("worker: Redis unavailable (%s); retrying in %.0f s", exc, backoff)
-        if w is not None and w._stop_requested:
+        if _asked_to_stop(w):
             return
         current_app.extensions.pop("followup_redis", None)  # a fresh connection pool next time
         sleep(backoff)
-        if w is not None and w._stop_requested:  # SIGTERM during the backoff
+        if _asked_to_stop(w):  # SIGTERM during the backoff
             return
         backoff = min(backoff * 2, 30.0)
+
+
+def _asked_to_stop(w) -> bool:
+    """SIGTERM/SIGINT reached this worker (rq records when; an idle worker leaves its loop)."""
+    return w is not None and (w._stop_requested or getattr(w, "_shutdown_requested_date", None) is not None)

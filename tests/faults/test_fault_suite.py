@@ -147,8 +147,20 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
     attempts_ok: int = 0
     attempts_unknown: int = 0     # 5xx or no answer: the write may or may not have landed
+    reported_unknown: int = 0
     claims: list = field(default_factory=list)   # (task_id, nurse, t_claimed, t_done)
     statuses: dict = field(default_factory=dict)
+    paused: threading.Event = field(default_factory=threading.Event)  # hold still while counting
+    idle: set = field(default_factory=set)
+
+    def hold(self, nurses: int):
+        """Pause the nurses between calls, so the ledger and the database are read at rest."""
+        self.paused.set()
+        wait_for(lambda: len(self.idle) == nurses, 60, "the nurses to pause", every=0.05)
+
+    def release(self):
+        self.idle.clear()
+        self.paused.clear()
 
 
 class Nurse(threading.Thread):
@@ -175,6 +187,11 @@ class Nurse(threading.Thread):
 
     def run(self):
         while not self.stop_event.is_set():
+            if self.ledger.paused.is_set():
+                with self.ledger.lock:
+                    self.ledger.idle.add(self.nurse)
+                time.sleep(0.05)
+                continue
             try:
                 if self.s is None:
                     self._login()
@@ -284,8 +301,18 @@ def run_fault(dep, imports, ledger, name, action, *, expect_restart=(), draw=Non
 
 
 def check(dep, imports, ledger, name, recover, restarts_before, expect_restart, note="") -> Result:
+    ledger.hold(len(NURSES))
+    try:
+        return _check(dep, imports, ledger, name, recover, restarts_before, expect_restart, note)
+    finally:
+        ledger.release()
+
+
+def _check(dep, imports, ledger, name, recover, restarts_before, expect_restart, note) -> Result:
     with ledger.lock:
         ok_attempts, unknown = ledger.attempts_ok, ledger.attempts_unknown
+        errors_500 = sum(v for k, v in ledger.statuses.items() if str(k).endswith("500"))
+        new_unknown, ledger.reported_unknown = unknown - ledger.reported_unknown, unknown
     found_attempts = dep.count("SELECT count(*) FROM call_attempt")
     audit = dep.flask("verify-audit", check=False)
     samples = dep.pg.sql("SELECT count(*), coalesce(sum(sample_size), 0) FROM audit_sample")[0]
@@ -295,26 +322,28 @@ def check(dep, imports, ledger, name, recover, restarts_before, expect_restart, 
     alive_now = all(s.proc.poll() is None for s in dep.services.values())
     expected = {"discharges": imports.expected_discharges, "tasks": imports.expected_tasks,
                 "attempts": ok_attempts, "forms": 0, "sample rows": int(samples[1]), "double claims": 0,
-                "failed jobs": 0, "audit": "ok", "restarts": {}}
+                "failed jobs": 0, "500s": 0, "audit": "ok", "restarts": {}}
     found = {"discharges": dep.count("SELECT count(*) FROM discharge"),
              "tasks": dep.count("SELECT count(*) FROM followup_task"),
              "attempts": found_attempts,
              "forms": dep.count("SELECT (SELECT count(*) FROM ward_followup) + (SELECT count(*) FROM hospital_followup)"),
              "sample rows": sampled, "double claims": double_claims(ledger),
              "failed jobs": dep.count("SELECT count(*) FROM outbox_job WHERE state = 'failed'"),
+             "500s": errors_500,
              "audit": "ok" if audit.returncode == 0 else (audit.stderr or audit.stdout).strip()[-120:],
              "restarts": unexpected}
     # An attempt whose answer was lost (5xx, no answer) may or may not have been stored.
     attempts_ok = ok_attempts <= found_attempts <= ok_attempts + unknown
     ok = all(found[k] == expected[k] for k in expected if k != "attempts") and attempts_ok and alive_now \
         and samples[0] <= 1
-    if unknown:
-        note = (note + f"; {unknown} attempt answers lost in the fault").lstrip("; ")
+    if new_unknown:
+        note = (note + f"; {new_unknown} dial answers lost (503) in the fault").lstrip("; ")
     return Result(name, recover, expected, found, ok, note)
 
 
 def table(results: list[Result]) -> str:
-    keys = ["discharges", "tasks", "attempts", "forms", "sample rows", "double claims", "failed jobs", "audit", "restarts"]
+    keys = ["discharges", "tasks", "attempts", "forms", "sample rows", "double claims", "failed jobs", "500s",
+            "audit", "restarts"]
     lines = ["fault | recover s | " + " | ".join(keys) + " | ok", "---|---|" + "---|" * len(keys) + "---"]
     for r in results:
         cells = []
