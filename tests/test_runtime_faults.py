@@ -171,13 +171,14 @@ def test_readyz_is_503_when_redis_is_down_or_the_schema_is_behind(make_app, db):
         assert body.status_code == 503 and body.json["redis"]["ok"] is False and "error" in body.json["redis"]
         assert body.json["outbox"]["open"] == 1 and body.json["outbox"]["oldest_age_s"] >= 0
         from sqlalchemy import text
-        head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
-        db.session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        head = db.session.scalar(text("SELECT max(version_num) FROM alembic_version"))
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0001' WHERE version_num = :h"), {"h": head})
         db.session.commit()
         try:
             assert app.test_client().get("/readyz").json["migrations"]["ok"] is False
         finally:
-            db.session.execute(text("UPDATE alembic_version SET version_num = :h"), {"h": head})
+            db.session.execute(text("UPDATE alembic_version SET version_num = :h WHERE version_num = '0001'"),
+                               {"h": head})
             db.session.commit()
 
 
