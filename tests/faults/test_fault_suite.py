@@ -295,7 +295,7 @@ class Result:
     note: str = ""
 
 
-def run_fault(dep, imports, ledger, name, action, *, expect_restart=(), draw=None) -> Result:
+def run_fault(dep, imports, ledger, name, action, *, expect_restart=(), draw=None, extra=None) -> Result:
     """Start an import, wait until it is under way, apply the fault. The time to recover runs
     from the fault (or, for an outage of a set length, from the moment the dependency is back)
     until /readyz is 200 and the import makes progress again; then the import must complete,
@@ -305,13 +305,16 @@ def run_fault(dep, imports, ledger, name, action, *, expect_restart=(), draw=Non
     wait_for(lambda: dep.batch(batch)["rows_done"] > 0, 120, f"{name}: the import to start")
     at_fault = dep.batch(batch)["rows_done"]
     note, t_from, *rest = action()
+    others = list(extra or [])  # batches submitted during the fault: they must start, too
     wait_for(lambda: dep.ready()[0] == 200 and (dep.batch(batch)["rows_done"] > at_fault
-                                                or dep.batch(batch)["status"] == "completed"),
+                                                or dep.batch(batch)["status"] == "completed")
+             and all(dep.batch(b)["rows_done"] > 0 for b in others),
              240, f"{name}: recovery")
     recover = time.monotonic() - t_from
     for fault_still_running in rest:  # e.g. the frozen worker, resumed after the others took over
         fault_still_running.join()
-    wait_for(lambda: dep.batch(batch)["status"] == "completed", 240, f"{name}: the import to complete")
+    wait_for(lambda: all(dep.batch(b)["status"] == "completed" for b in [batch, *others]), 240,
+             f"{name}: the imports to complete")
     wait_for(lambda: dep.count("SELECT count(*) FROM outbox_job WHERE state IN ('pending','enqueued','running')") == 0,
              120, f"{name}: the outbox to drain")
     if draw is not None:
@@ -408,11 +411,16 @@ def test_faults_recovered_with_nothing_lost(deployment):
         os.kill(svc.pid, signal.SIGKILL)
         return f"{svc.name} killed, restarted by its supervisor; its horse ran on", time.monotonic()
 
+    during_redis = []
+
     def redis_flush_restart():
         dep.redis.shutdown_empty()
+        # An import arrives while Redis is away: the web stores it, its job stays pending in
+        # the outbox, and the reconciler must hand it to the new, empty Redis.
+        during_redis.append(dep.import_file(imports.make(500))["batch"])
         time.sleep(2)
         dep.redis.start()
-        return "down 2 s", time.monotonic()
+        return "an import posted while Redis was down started after it came back", time.monotonic()
 
     def pg_restart():
         dep.pg.restart("fast")
@@ -474,7 +482,8 @@ def test_faults_recovered_with_nothing_lost(deployment):
             (f"SIGSTOP worker {LEASE + 10} s (past its lease)", sigstop_worker, ()),
         ]:
             r = run_fault(dep, imports, ledger, name, action, expect_restart=restart,
-                          draw=draw_thread.get("t") if name.startswith("PostgreSQL stopped") else None)
+                          draw=draw_thread.get("t") if name.startswith("PostgreSQL stopped") else None,
+                          extra=during_redis if name.startswith("Redis") else None)
             results.append(r)
             print(f"\n{name}: {'PASS' if r.ok else 'FAIL'} in {r.recover_s:.1f} s", flush=True)
         # The same file again: the same batch, nothing new.
