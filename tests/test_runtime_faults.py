@@ -252,3 +252,19 @@ def test_a_database_error_in_a_log_never_shows_bound_values(app, db):
                            {"h": secret})
     db.session.rollback()
     assert secret not in str(err.value) and "token_hash" in str(err.value)
+
+
+def test_with_redis_away_a_cron_pass_still_submits_periodic_work_and_checkpoints(make_app, db):
+    from followup.core import audit
+    from followup.jobs.maintenance import cron_pass
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", REDIS_SOCKET_TIMEOUT=0.2)
+    with app.app_context():
+        row = jobs.submit("test_slow_marker", 11)
+        db.session.commit()
+        db.session.execute(update(OutboxJob).where(OutboxJob.id == row.id).values(
+            state=JobState.ENQUEUED, updated_at=utcnow() - timedelta(minutes=1)))
+        audit.record("test.event")
+        db.session.commit()
+        assert cron_pass(utcnow()) == (0, len(__import__("followup.jobs.maintenance", fromlist=["PERIODIC"]).PERIODIC))
+        assert audit.write_checkpoint(utcnow()) is None  # the pass already checkpointed the head
+        assert db.session.get(OutboxJob, row.id).state == JobState.ENQUEUED  # kept until Redis can tell

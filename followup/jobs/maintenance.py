@@ -60,9 +60,16 @@ def reconcile(now: datetime | None = None) -> int:
 
 
 def _still_queued(rows) -> set[int]:
-    """Outbox ids whose rq job Redis still holds as queued, started or scheduled."""
+    """Outbox ids whose rq job Redis still holds as queued, started or scheduled. With Redis
+    away nobody can tell: all are kept (they are looked at again once it is back), and the rest
+    of the pass (periodic jobs, the audit checkpoint) goes on."""
+    from redis.exceptions import RedisError
     from .queue import job_states
-    states = job_states([(r.id, r.attempts) for r in rows])
+    try:
+        states = job_states([(r.id, r.attempts) for r in rows])
+    except RedisError as exc:
+        log.warning("reconciler: Redis unavailable (%s); enqueued jobs checked next pass", exc)
+        return {r.id for r in rows}
     return {oid for oid, st in states.items() if st in ("queued", "started", "scheduled", "deferred")}
 
 
