@@ -92,7 +92,8 @@ def make_app(database_url, tmp_path):
 
 @pytest.fixture
 def app(make_app, request):
-    app = make_app()
+    marker = request.node.get_closest_marker("app_config")  # @pytest.mark.app_config(KEY=value)
+    app = make_app(**(marker.kwargs if marker else {}))
     with app.app_context():
         yield app
         _db.session.remove()

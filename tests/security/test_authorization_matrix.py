@@ -43,6 +43,7 @@ ALLOW: dict[str, frozenset] = {
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
     "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
     "board.index": CALLERS, "board.assign": CALLERS,
+    "needs_data.index": {Role.NURSE}, "needs_data.complete": {Role.NURSE},  # issue 17: stays to complete
     "scripts.index": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN}, "scripts.edit": {Role.QA, Role.HOSPITAL_ADMIN},
     "scripts.preview": {Role.QA, Role.HOSPITAL_ADMIN},
     "api_calls.next_call": CALLERS, "api_calls.queue": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN},
@@ -50,7 +51,10 @@ ALLOW: dict[str, frozenset] = {
     "api_calls.assign": CALLERS, "api_calls.record_attempt": CALLERS, "api_calls.claim": CALLERS,
     "api_calls.release": CALLERS,
     "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
-    "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
+    # a discharge's calls read back (issue 13): the roles that open discharge records
+    "api_records.discharge_calls": HOSPITAL_PATIENT_ROLES,
+    # follow-up plans (issue 13): the hospital admin defines them
+    "plans.index": {Role.HOSPITAL_ADMIN}, "plans.switch": {Role.HOSPITAL_ADMIN},
     # imports (issue 4)
     "imports.index": {Role.HOSPITAL_ADMIN}, "imports.show": {Role.HOSPITAL_ADMIN},
     "imports.progress": {Role.HOSPITAL_ADMIN}, "imports.rejected_csv": {Role.HOSPITAL_ADMIN},
