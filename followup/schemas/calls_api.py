@@ -112,3 +112,5 @@ class CallErrorOut(Schema):
     errors = fields.Dict()
     field = fields.Str()
     version = fields.Int()
+    callable_at = fields.DateTime(metadata={"description": "409 on claim: when the task may be called "
+                                                           "(calling hours, retry spacing, callback time)"})

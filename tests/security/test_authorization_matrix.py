@@ -23,7 +23,7 @@ AUDITORS = frozenset({Role.COUNTY_AUDITOR, Role.CITY_AUDITOR})
 
 ALLOW: dict[str, frozenset] = {
     # sign-in and housekeeping
-    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC,
+    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC, "main.readyz": PUBLIC,
     "auth.second_factor": frozenset(), "auth.enrol": frozenset(),  # only with a pre-auth marker
     "auth.logout": EVERYONE, "main.index": EVERYONE,
     "account.index": EVERYONE, "account.sign_out_everywhere": EVERYONE, "account.recovery_codes": EVERYONE,
