@@ -43,6 +43,10 @@ ALLOW: dict[str, frozenset] = {
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
     "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
     "board.index": CALLERS, "board.assign": CALLERS,
+    # patient-level outcomes, search, call settings (issue 13)
+    "calls.find": CALLERS,
+    "marks.index": {Role.HOSPITAL_ADMIN}, "marks.lift": {Role.HOSPITAL_ADMIN},  # and head nurses (flag)
+    "marks.import_list": {Role.HOSPITAL_ADMIN}, "call_settings.edit": {Role.HOSPITAL_ADMIN},
     "needs_data.index": {Role.NURSE}, "needs_data.complete": {Role.NURSE},  # issue 17: stays to complete
     "scripts.index": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN}, "scripts.edit": {Role.QA, Role.HOSPITAL_ADMIN},
     "scripts.preview": {Role.QA, Role.HOSPITAL_ADMIN},
