@@ -25,4 +25,17 @@ ITEM_STATUS_LABELS = {"open": _l("Awaiting response"), "responded": _l("Awaiting
 SATISFACTION_LABELS = {"overall": _l("Overall"), "doctors": _l("Doctors"), "nurses": _l("Nurses"),
                        "environment": _l("Environment"), "cost": _l("Cost"), "process": _l("Process")}
 EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), "responded": _l("Answered"),
-                "returned": _l("Sent back"), "closed": _l("Verified and closed")}
+                "returned": _l("Sent back"), "closed": _l("Verified and closed"),
+                "responsible": _l("Responsible person named"), "evidence": _l("Evidence attached"),
+                "replied": _l("Patient told"), "finding": _l("Commission finding")}
+# One intake for complaints and findings (rectification/complaints.py, findings.py).
+CHANNEL_LABELS = {"followup_call": _l("Follow-up call"), "hotline_12345": _l("12345 hotline"),
+                  "walk_in": _l("Walk-in"), "letter": _l("Letter"), "online": _l("Online"),
+                  "commission_referral": _l("Commission referral")}
+REPLY_SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),
+                             "dissatisfied": _l("Dissatisfied")}
+WARD_KIND_LABELS = {"clinical": _l("Clinical ward"), "functional": _l("Functional department")}
+SOURCE_LABELS = {"complaint": _l("Complaint on a call"), "qa": _l("Put on by QA"), "intake": _l("Complaint intake"),
+                 "rating": _l("Poor rating"), "commission": _l("Commission finding")}
+FINDING_LABELS = {"consistent": _l("Consistent"), "suspected_false": _l("Suspected false record"),
+                  "lost_but_reachable": _l("Lost but reachable"), "not_verifiable": _l("Not verifiable")}
