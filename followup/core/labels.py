@@ -29,9 +29,9 @@ EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), 
                 "responsible": _l("Responsible person named"), "evidence": _l("Evidence attached"),
                 "replied": _l("Patient told"), "finding": _l("Commission finding")}
 # One intake for complaints and findings (rectification/complaints.py, findings.py).
-CHANNEL_LABELS = {"followup_call": _l("Follow-up call"), "hotline_12345": _l("12345 hotline"),
+CHANNEL_LABELS = {"call": _l("Follow-up call"), "hotline_12345": _l("12345 hotline"),
                   "walk_in": _l("Walk-in"), "letter": _l("Letter"), "online": _l("Online"),
-                  "commission_referral": _l("Commission referral")}
+                  "referral": _l("Commission referral")}
 REPLY_SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),
                              "dissatisfied": _l("Dissatisfied")}
 WARD_KIND_LABELS = {"clinical": _l("Clinical ward"), "functional": _l("Functional department")}

@@ -23,7 +23,8 @@ from ..models.call import HospitalFollowup
 from ..models.opinion import Category, ItemCase, ItemEvidence, ItemStatus, Opinion, RectificationItem, Sentiment
 from . import departments, ledger
 
-CHANNELS = ("followup_call", "hotline_12345", "walk_in", "letter", "online", "commission_referral")
+# Codes fit Opinion.source (16): the opinion a complaint makes carries its channel.
+CHANNELS = ("call", "hotline_12345", "walk_in", "letter", "online", "referral")
 REPLY_SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 INTAKE_ROLES = (Role.QA, Role.CENTRE_STAFF)
 # Hospital-level satisfaction dimensions (HospitalFollowup.sat_*) and the category each suggests.
@@ -74,7 +75,7 @@ def register(user: User, *, discharge: Discharge, channel: str, text: str, categ
     ward_id = ward_id or departments.suggest_department(discharge.hospital_id, category, discharge.ward_id)
     if db.session.scalar(select(Ward.id).where(Ward.id == ward_id, Ward.hospital_id == discharge.hospital_id)) is None:
         raise ComplaintError(_l("Choose a department of this hospital."))
-    opinion = Opinion(hospital_id=discharge.hospital_id, discharge_id=discharge.id, source=channel[:16],
+    opinion = Opinion(hospital_id=discharge.hospital_id, discharge_id=discharge.id, source=channel,
                       text=text, sentiment=Sentiment.COMPLAINT, category=category, ward_id=ward_id,
                       original_sentiment=Sentiment.COMPLAINT, original_category=category,
                       original_ward_id=ward_id, recorded_by_id=user.id, recorded_at=now)
@@ -90,6 +91,17 @@ def register(user: User, *, discharge: Discharge, channel: str, text: str, categ
     audit.record("complaint.register", user=user, object_type="rectification_item", object_id=item.id, now=now,
                  detail={"channel": channel, "urgent": bool(urgent)})
     return item
+
+
+def register_from_form(user: User, form, *, now: datetime) -> RectificationItem:
+    """The intake form as posted: the stay by 住院号 in the user's scope, then register()."""
+    stay = find_stay(user, form.get("inpatient_no", ""))
+    if stay is None:
+        raise ComplaintError(_l("No stay with this 住院号 in your hospital."))
+    ward = (form.get("ward_id") or "").strip()
+    return register(user, discharge=stay, channel=form.get("channel", ""), text=form.get("text", ""),
+                    category=form.get("category", ""), ward_id=int(ward) if ward.isdigit() and len(ward) < 9 else None,
+                    urgent=form.get("urgent") == "1", now=now)
 
 
 def responsible_candidates(item: RectificationItem) -> list[User]:
@@ -183,8 +195,43 @@ def open_for_poor_rating(record: HospitalFollowup, *, user, now: datetime) -> Re
         created_by_id=getattr(user, "id", None), created_at=now)
     db.session.add(item)
     db.session.flush()
-    item.case = ItemCase(item_id=item.id, discharge_id=task.discharge_id, channel="followup_call", category=category)
+    item.case = ItemCase(item_id=item.id, discharge_id=task.discharge_id, channel="call", category=category)
     ledger.add_event(item, user=user, action="created", now=now, data={"ratings": poor})
     audit.record("ledger.create", user=user, object_type="rectification_item", object_id=item.id, now=now,
                  detail={"source": "rating"})
     return item
+
+
+# --- page data ----------------------------------------------------------------------------------
+
+def intake_page(user: User, inpatient_no: str) -> dict:
+    """The intake form: the stay found by 住院号 (masked for the viewer's role), the departments
+    (clinical and functional), categories with the department each suggests, the channels."""
+    from ..core.labels import CATEGORY_LABELS, CHANNEL_LABELS
+    from ..schemas.discharge import dump_discharge
+    stay = find_stay(user, inpatient_no)
+    if stay is not None:
+        audit.record("discharge.view", user=user, object_type="discharge", object_id=stay.id)
+    return {"inpatient_no": (inpatient_no or "").strip(), "stay": dump_discharge(stay, user) if stay else None,
+            "wards": departments.departments(user.hospital_id), "channels": CHANNELS, "channel_labels": CHANNEL_LABELS,
+            "categories": [c.value for c in Category], "category_labels": CATEGORY_LABELS,
+            "suggested": {c.value: departments.suggest_department(user.hospital_id, c.value) for c in Category}}
+
+
+def case_view(item: RectificationItem, user: User) -> dict:
+    """What the ledger item page shows of the intake: channel, patient's stay, responsible person,
+    evidence, the reply, and what this user may do with it."""
+    from ..core.labels import CHANNEL_LABELS, REPLY_SATISFACTION_LABELS, SOURCE_LABELS
+    case = item.case
+    names = {}
+    if case is not None:
+        ids = {case.responsible_id, case.reply_by_id} - {None}
+        names = {u.id: u.display_name for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    role = user.role_enum
+    return {"case": case, "case_names": names, "evidence_files": item.evidence,
+            "candidates": responsible_candidates(item) if role == Role.QA else [],
+            "can_add_evidence": role in (Role.QA, Role.DEPT_RESPONDER) and item.status != ItemStatus.CLOSED,
+            "can_reply": role == Role.QA and item.status != ItemStatus.CLOSED,
+            "can_close": ledger.may_close(item, user), "closing_problems": ledger.closing_problems(item),
+            "channel_labels": CHANNEL_LABELS, "reply_labels": REPLY_SATISFACTION_LABELS, "source_labels": SOURCE_LABELS,
+            "reply_choices": REPLY_SATISFACTION}

@@ -4,6 +4,7 @@ answer patients' opinions and ledger items. Codes are generated, never typed by 
 from datetime import datetime
 from typing import BinaryIO
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core import audit
@@ -52,9 +53,9 @@ def add_department(hospital_id: int, name: str, kind: WardKind | str, *, user, n
     kind = WardKind(kind)
     name = " ".join((name or "").split())[:64]
     if not name:
-        raise DepartmentError("a department needs a name")
+        raise DepartmentError(_l("A department needs a name."))
     if db.session.scalar(select(Ward.id).where(Ward.hospital_id == hospital_id, Ward.name == name)):
-        raise DepartmentError(f"{name} already exists")
+        raise DepartmentError(_l("%(name)s already exists.", name=name))
     ward = Ward(hospital_id=hospital_id, code=next_code(hospital_id, kind), name=name, kind=kind.value)
     db.session.add(ward)
     db.session.flush()
@@ -119,9 +120,9 @@ def set_route(hospital_id: int, category: str, *, ward_id: int | None, days: int
     category = Category(category).value
     if ward_id is not None and db.session.scalar(
             select(Ward.id).where(Ward.id == ward_id, Ward.hospital_id == hospital_id)) is None:
-        raise DepartmentError("choose a department of this hospital")
+        raise DepartmentError(_l("Choose a department of this hospital."))
     if days is not None and not 1 <= days <= 90:
-        raise DepartmentError("days must be between 1 and 90")
+        raise DepartmentError(_l("Days must be between 1 and 90."))
     route = db.session.get(CategoryRoute, (hospital_id, category)) or CategoryRoute(
         hospital_id=hospital_id, category=category)
     route.ward_id, route.due_days = ward_id, days
@@ -156,7 +157,7 @@ def import_departments(hospital_id: int, stream: BinaryIO, filename: str, *, def
     kind_col = next((i for i, h in enumerate(headers) if h in KIND_HEADERS), None)
     if name_col is None:
         table.close()
-        raise DepartmentError("the file needs a column 名称 (or 科室, 部门)")
+        raise DepartmentError(_l("The file needs a column 名称 (or 科室, 部门)."))
     out = {"added": [], "skipped": [], "errors": []}
     for row_no, values, problem in table.rows():
         if row_no > MAX_IMPORT_ROWS + 1:
@@ -174,3 +175,16 @@ def import_departments(hospital_id: int, stream: BinaryIO, filename: str, *, def
             out["skipped"].append(name)
     table.close()
     return out
+
+
+def admin_page(hospital_id: int) -> dict:
+    """The departments page: both kinds, the defaults not yet added, the category table."""
+    from ..core.labels import CATEGORY_LABELS, WARD_KIND_LABELS
+    all_wards = departments(hospital_id)
+    names = {w.name for w in all_wards}
+    return {"clinical": [w for w in all_wards if w.kind == WardKind.CLINICAL],
+            "functional": [w for w in all_wards if w.kind == WardKind.FUNCTIONAL],
+            "missing_defaults": [n for n in FUNCTIONAL_DEFAULTS if n not in names],
+            "routes": route_table(hospital_id), "ward_names": {w.id: w.name for w in all_wards},
+            "all_wards": all_wards, "category_labels": CATEGORY_LABELS, "kind_labels": WARD_KIND_LABELS,
+            "default_days": DEFAULT_DUE_DAYS, "urgent_days": URGENT_DUE_DAYS}

@@ -6,9 +6,11 @@ off (ledger.may_close). What a patient tells an auditor becomes an opinion (sour
 commission_check) in the hospital's monthly summary."""
 from datetime import date, datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from ..core import audit
+from ..core.access import finding_filter
 from ..core.clock import local_date
 from ..extensions import db
 from ..models import Hospital, Role, User
@@ -36,14 +38,14 @@ def open_finding(record: SampledRecord, *, user: User, now: datetime, due: date 
     """The finding on the hospital's ledger, assigned to the patient's ward, due when the
     commission says (default 15 days). One per sampled record: a second call returns it."""
     if not _auditor(user):
-        raise FindingError("only an auditor raises a finding")
+        raise FindingError(_l("Only an auditor raises a finding."))
     existing = db.session.scalar(select(RI).join(ItemCase, ItemCase.item_id == RI.id)
                                  .where(ItemCase.sampled_record_id == record.id))
     if existing is not None:
         return existing
     due = due or local_date(now) + timedelta(days=DEFAULT_DUE_DAYS)
     if due < local_date(now):
-        raise FindingError("the deadline is in the past")
+        raise FindingError(_l("The deadline is in the past."))
     label = record.classification or "finding"
     problem = f"[{label}] " + (note.strip() or "")
     item = RI(hospital_id=record.hospital_id, ward_id=record.discharge.ward_id, source="commission",
@@ -82,12 +84,6 @@ def opinion_from_audit(record: SampledRecord, *, user: User, now: datetime) -> O
     return op
 
 
-def finding_filter(user: User):
-    """Ledger items that are this commission's findings (its auditors' region)."""
-    mine = select(ItemCase.item_id).where(ItemCase.commission_region_id == user.region_id)
-    return RI.id.in_(mine) if _auditor(user) else RI.id.in_(select(ItemCase.item_id).where(False))
-
-
 def status_by_hospital(user: User, now: datetime) -> list[dict]:
     """Per hospital: the commission's findings open, answered, overdue and closed."""
     today = local_date(now)
@@ -113,5 +109,33 @@ def findings(user: User, *, hospital_id: int | None = None, limit: int = 200) ->
 def set_deadline(item: RectificationItem, due: date, *, user: User, now: datetime, note: str = "") -> None:
     """The commission moves its finding's deadline (recorded like any reassignment)."""
     if not ledger.may_close(item, user):
-        raise FindingError("only the commission that raised the finding sets its deadline")
+        raise FindingError(_l("Only the commission that raised this finding strikes it off."))
     ledger.reassign(item, user=user, now=now, due=due, note=note)
+
+
+def finding_for_record(record_id: int) -> RectificationItem | None:
+    return db.session.scalar(select(RI).join(ItemCase, ItemCase.item_id == RI.id)
+                             .where(ItemCase.sampled_record_id == record_id))
+
+
+def index_page(user: User, hospital_id: int | None, now: datetime) -> dict:
+    from ..core.labels import ITEM_STATUS_LABELS
+    rows = findings(user, hospital_id=hospital_id)
+    names = dict(db.session.execute(select(Hospital.id, Hospital.name).where(
+        Hospital.id.in_({r.hospital_id for r in rows} or {-1}))).all())
+    return {"by_hospital": status_by_hospital(user, now), "rows": rows, "hospital_names": names,
+            "hospital_id": hospital_id, "today": local_date(now), "labels": ITEM_STATUS_LABELS}
+
+
+def show_page(item: RectificationItem, user: User, now: datetime) -> dict:
+    """A finding as the commission sees it: the problem, the hospital's answer, evidence, history
+    (no patient's name: the record is in the commission's own sample)."""
+    from ..core.labels import EVENT_LABELS, ITEM_STATUS_LABELS
+    from ..models import Ward
+    users = {u.id: u.display_name for u in db.session.scalars(
+        select(User).where(User.id.in_({e.user_id for e in item.events} - {None} or {-1})))}
+    ward = db.session.get(Ward, item.ward_id) if item.ward_id else None
+    return {"item": item, "case": item.case, "events": item.events, "users": users, "ward": ward,
+            "hospital": db.session.get(Hospital, item.hospital_id), "today": local_date(now),
+            "labels": ITEM_STATUS_LABELS, "event_labels": EVENT_LABELS, "evidence_files": item.evidence,
+            "can_close": ledger.may_close(item, user), "closing_problems": ledger.closing_problems(item)}

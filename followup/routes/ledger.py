@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..rectification import ledger
+from ..rectification import complaints, ledger
 from ..core import audit
 from ..core.access import LEDGER_ROLES, get_scoped_or_404, ledger_filter, may_read_opinions
 from ..core.clock import local_date, utcnow
@@ -77,7 +77,7 @@ def show(item_id):
                            today=local_date(utcnow()), wards=_wards(),
                            ward_names={w.id: w.name for w in _wards()}, labels=ITEM_STATUS_LABELS,
                            category_labels=CATEGORY_LABELS, event_labels=EVENT_LABELS, is_qa=current_user.role_enum == Role.QA,
-                           show_opinion=may_read_opinions(current_user))
+                           show_opinion=may_read_opinions(current_user), **complaints.case_view(item, current_user))
 
 
 def _respond(item, f, now):

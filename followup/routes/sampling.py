@@ -29,6 +29,7 @@ from ..sampling.population import PeriodError, month_period
 from ..sampling.report import EXPORT_COLUMNS, hospital_rows
 from ..sampling.verify import check_sample, population_drift
 from ..schemas.sampling import AUDIT_OUTCOMES, AttemptForm, DrawForm, form_data
+from ..rectification.findings import finding_for_record
 from . import nav
 
 bp = Blueprint("sampling", __name__, url_prefix="/sampling")
@@ -177,7 +178,7 @@ def _render_call(record, form, errors):
         SampledRecord.id != record.id, sampled_record_filter(current_user))
         .order_by(SampledRecord.hospital_id, SampledRecord.position).limit(1))
     return render_template("sampling/call.html", record=record, d=d, form=form, errors=errors,
-                           outcomes=AUDIT_OUTCOMES, next_id=next_id)
+                           outcomes=AUDIT_OUTCOMES, next_id=next_id, finding=finding_for_record(record.id))
 
 
 @bp.route("/<int:sample_id>/records/<int:record_id>/attempt", methods=["POST"])
