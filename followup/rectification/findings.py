@@ -21,6 +21,11 @@ from . import ledger
 # Classifications that open a finding by themselves.
 AUTO_FINDINGS = {Classification.SUSPECTED_FALSE, Classification.LOST_BUT_REACHABLE}
 DEFAULT_DUE_DAYS = 15
+FINDING_PROBLEMS = {
+    Classification.SUSPECTED_FALSE: _l("Suspected false record: the hospital recorded a follow-up call, the patient says nobody called."),
+    Classification.LOST_BUT_REACHABLE: _l("Lost but reachable: the hospital recorded the patient as lost to follow-up, the auditor reached them."),
+    "other": _l("Finding from a commission verification call."),
+}
 AUDIT_SOURCE = "commission_check"
 RI = RectificationItem
 
@@ -46,8 +51,9 @@ def open_finding(record: SampledRecord, *, user: User, now: datetime, due: date 
     due = due or local_date(now) + timedelta(days=DEFAULT_DUE_DAYS)
     if due < local_date(now):
         raise FindingError(_l("The deadline is in the past."))
-    label = record.classification or "finding"
-    problem = f"[{label}] " + (note.strip() or "")
+    # The stored problem is what the hospital reads: the finding in words, then the auditor's note.
+    what = FINDING_PROBLEMS.get(record.classification)
+    problem = "\n".join(p for p in (str(what) if what else "", note.strip()) if p) or str(FINDING_PROBLEMS["other"])
     item = RI(hospital_id=record.hospital_id, ward_id=record.discharge.ward_id, source="commission",
               problem=problem.strip(), status=ItemStatus.OPEN, due_date=due, created_by_id=user.id, created_at=now)
     db.session.add(item)
@@ -137,5 +143,6 @@ def show_page(item: RectificationItem, user: User, now: datetime) -> dict:
     ward = db.session.get(Ward, item.ward_id) if item.ward_id else None
     return {"item": item, "case": item.case, "events": item.events, "users": users, "ward": ward,
             "hospital": db.session.get(Hospital, item.hospital_id), "today": local_date(now),
+            "record": db.session.get(SampledRecord, item.case.sampled_record_id) if item.case and item.case.sampled_record_id else None,
             "labels": ITEM_STATUS_LABELS, "event_labels": EVENT_LABELS, "evidence_files": item.evidence,
             "can_close": ledger.may_close(item, user), "closing_problems": ledger.closing_problems(item)}

@@ -66,3 +66,20 @@ def test_a_nurse_is_never_scoped_to_a_functional_department_but_a_responder_is(w
         create_user("n2", world.PASSWORD, Role.NURSE, hospital_code="HA", ward_codes=[cashier.code])
     head = create_user("sfc_head", world.PASSWORD, Role.DEPT_RESPONDER, hospital_code="HA", ward_codes=[cashier.code])
     assert head.ward_ids == [cashier.id]
+
+
+def test_the_monthly_summary_rates_list_clinical_wards_only_and_opinions_name_functional_ones(world, db):
+    from datetime import datetime
+    from followup.core.clock import LOCAL_TZ
+    from followup.models.opinion import Opinion
+    from followup.reports import monthly
+    cashier = departments.add_department(world.hospital_a.id, "收费处", "functional", user=None, now=utcnow())
+    d = world.discharge(world.cardiology)
+    at = datetime(2026, 11, 21, 10, tzinfo=LOCAL_TZ)
+    db.session.add(Opinion(hospital_id=d.hospital_id, discharge_id=d.id, text="多收费", sentiment="complaint",
+                           category="cost", ward_id=cashier.id, original_sentiment="complaint", original_category="cost",
+                           original_ward_id=cashier.id, recorded_by_id=world.centre.id, recorded_at=at))
+    db.session.commit()
+    s = monthly.build(world.hospital_a.id, "2026-11", now=at)
+    assert [r["ward"] for r in s["wards"]] == ["心内科"]
+    assert [r["ward"] for r in s["opinions"]["rows"]] == ["收费处"]
