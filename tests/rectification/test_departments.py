@@ -83,3 +83,43 @@ def test_the_monthly_summary_rates_list_clinical_wards_only_and_opinions_name_fu
     s = monthly.build(world.hospital_a.id, "2026-11", now=at)
     assert [r["ward"] for r in s["wards"]] == ["心内科"]
     assert [r["ward"] for r in s["opinions"]["rows"]] == ["收费处"]
+
+
+def test_departments_import_from_a_gb18030_csv_and_an_xlsx_with_generated_codes(world, db, as_user):
+    import io
+    import openpyxl
+    admin = as_user(world.hospital_admin)
+    csv = "科室名称,类型\r\n收费处,职能\r\n康复科,临床\r\n心内科,临床\r\n病案室,未知\r\n".encode("gb18030")
+    resp = admin.post("/departments/import", data={"file": (io.BytesIO(csv), "depts.csv"), "kind": "functional"},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 302
+    got = {w.name: (w.kind, w.code) for w in departments.departments(world.hospital_a.id)}
+    assert got["收费处"] == ("functional", "ZN001") and got["康复科"] == ("clinical", "LC001")
+    assert got["心内科"] == ("clinical", "XNK") and "病案室" not in got  # existing kept; unknown kind refused
+    wb = openpyxl.Workbook()
+    wb.active.append(["部门"])
+    wb.active.append(["医保办"])
+    out = io.BytesIO()
+    wb.save(out)
+    admin.post("/departments/import", data={"file": (io.BytesIO(out.getvalue()), "d.xlsx"), "kind": "functional"},
+               content_type="multipart/form-data")
+    assert {w.name: w.kind for w in departments.departments(world.hospital_a.id)}["医保办"] == "functional"
+    assert admin.post("/departments/", data={"name": "后勤保障科", "kind": "functional"}).status_code == 302
+    assert "后勤保障科" in admin.get("/departments/").get_data(as_text=True)
+    assert as_user(world.qa).get("/departments/").status_code == 404
+
+
+def test_a_hospitals_own_category_rule_and_days_win_over_the_defaults(world, db, as_user):
+    h = world.hospital_a.id
+    cashier = departments.add_department(h, "收费处", "functional", user=None, now=utcnow())
+    finance = departments.add_department(h, "财务科", "functional", user=None, now=utcnow())
+    db.session.commit()
+    assert departments.suggest_department(h, "cost") == cashier.id  # default by name
+    assert departments.suggest_department(h, "service_attitude", world.cardiology.id) == world.cardiology.id
+    assert departments.due_days(h, "cost") == 15 and departments.due_days(h, "cost", urgent=True) == 3
+    admin = as_user(world.hospital_admin)
+    admin.post("/departments/routes", data={"category": "cost", "ward_id": finance.id, "due_days": "7"})
+    assert (departments.suggest_department(h, "cost"), departments.due_days(h, "cost")) == (finance.id, 7)
+    admin.post("/departments/routes", data={"category": "cost", "ward_id": world.ward_b.id, "due_days": "7"})
+    assert departments.suggest_department(h, "cost") == finance.id  # another hospital's ward refused
+    assert departments.suggest_department(world.hospital_b.id, "cost") is None  # B has no 收费处
