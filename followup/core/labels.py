@@ -34,6 +34,9 @@ CHANNEL_LABELS = {"call": _l("Follow-up call"), "hotline_12345": _l("12345 hotli
                   "referral": _l("Commission referral")}
 REPLY_SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),
                              "dissatisfied": _l("Dissatisfied")}
+# Where an opinion came from (Opinion.source): a call, an intake channel, or a commission check.
+OPINION_SOURCE_LABELS = {"hospital_call": _l("Hospital-level call"), "ward_call": _l("Ward-level call"),
+                         "commission_check": _l("Commission check"), **CHANNEL_LABELS}
 WARD_KIND_LABELS = {"clinical": _l("Clinical ward"), "functional": _l("Functional department")}
 SOURCE_LABELS = {"complaint": _l("Complaint on a call"), "qa": _l("Put on by QA"), "intake": _l("Complaint intake"),
                  "rating": _l("Poor rating"), "commission": _l("Commission finding")}

@@ -111,18 +111,9 @@ def export_xlsx(data: dict) -> bytes:
 
 
 def template_labels() -> dict:
-    from ..core.labels import CATEGORY_LABELS, ITEM_STATUS_LABELS, SATISFACTION_LABELS, SENTIMENT_LABELS, SOURCE_LABELS
+    from ..core.labels import (CATEGORY_LABELS, ITEM_STATUS_LABELS, OPINION_SOURCE_LABELS, SATISFACTION_LABELS,
+                               SENTIMENT_LABELS, SOURCE_LABELS)
     from ..models.call import SATISFACTION_DIMENSIONS
     return {"category_labels": CATEGORY_LABELS, "sentiment_labels": SENTIMENT_LABELS, "status_labels": ITEM_STATUS_LABELS,
             "sat_labels": SATISFACTION_LABELS, "dims": SATISFACTION_DIMENSIONS, "source_labels": SOURCE_LABELS,
             "opinion_source_labels": OPINION_SOURCE_LABELS}
-
-
-def _opinion_source_labels():
-    from flask_babel import lazy_gettext as _l
-    from ..core.labels import CHANNEL_LABELS
-    return {"hospital_call": _l("Hospital-level call"), "ward_call": _l("Ward-level call"),
-            "commission_check": _l("Commission check"), **CHANNEL_LABELS}
-
-
-OPINION_SOURCE_LABELS = _opinion_source_labels()

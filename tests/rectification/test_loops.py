@@ -164,6 +164,11 @@ def test_a_suspected_false_finding_opens_a_hospital_item_only_the_commission_clo
     # What the patient told the auditor is the hospital's opinion, in its monthly summary.
     op = db.session.scalars(select(Opinion)).one()
     assert (op.source, op.text, op.hospital_id) == ("commission_check", "医院从没打过电话，药费偏贵", w.hospital_a.id)
+    from followup.reports import monthly
+    assert monthly.build(w.hospital_a.id, "2026-11", now=NOW)["opinions"]["by_sentiment"]["suggestion"] == 1
+    qa_page = as_user(w.qa).get("/qa/opinions?month=2026-11").get_data(as_text=True)
+    assert "医院从没打过电话，药费偏贵" in qa_page and "卫健委抽查" in qa_page
+    assert "患者称未接到随访电话" not in item.problem and "疑似虚假记录" in item.problem  # in words, in Chinese
     # The commission sets the deadline; the hospital answers like any item.
     assert auditor.post(f"/findings/{item.id}/deadline", data={"due_date": "2026-12-10"}).status_code == 302
     qa, head = as_user(w.qa), as_user(w.responder)
