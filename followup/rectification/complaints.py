@@ -86,6 +86,7 @@ def register(user: User, *, discharge: Discharge, channel: str, text: str, categ
     item.case = ItemCase(item_id=item.id, discharge_id=discharge.id, channel=channel, category=category,
                          urgent=bool(urgent))
     db.session.flush()
+    responsible = responsible or sole_head(item)
     if responsible is not None:
         set_responsible(item, responsible, user=user, now=now)
     audit.record("complaint.register", user=user, object_type="rectification_item", object_id=item.id, now=now,
@@ -111,6 +112,12 @@ def responsible_candidates(item: RectificationItem) -> list[User]:
         User.role.in_([Role.DEPT_RESPONDER.value, Role.QA.value])).order_by(User.display_name))
         if u.role_enum == Role.QA or item.ward_id in u.ward_ids]
     return heads
+
+
+def sole_head(item: RectificationItem) -> User | None:
+    """The department's head when it has exactly one: named responsible without asking."""
+    heads = [u for u in responsible_candidates(item) if u.role_enum == Role.DEPT_RESPONDER]
+    return heads[0] if len(heads) == 1 else None
 
 
 def set_responsible(item: RectificationItem, person: User, *, user, now: datetime) -> None:
@@ -197,6 +204,10 @@ def open_for_poor_rating(record: HospitalFollowup, *, user, now: datetime) -> Re
     db.session.flush()
     item.case = ItemCase(item_id=item.id, discharge_id=task.discharge_id, channel="call", category=category)
     ledger.add_event(item, user=user, action="created", now=now, data={"ratings": poor})
+    head = sole_head(item)
+    if head is not None:
+        item.case.responsible_id = head.id
+        ledger.add_event(item, user=user, action="responsible", now=now, data={"user_id": head.id})
     audit.record("ledger.create", user=user, object_type="rectification_item", object_id=item.id, now=now,
                  detail={"source": "rating"})
     return item

@@ -102,6 +102,8 @@ def closing_problems(item: RectificationItem) -> list:
     problems = []
     if (case.channel or case.commission_region_id) and not (case.evidence_text or item.evidence):
         problems.append(_l("attach the evidence (text or a file)"))
+    if case.channel and case.responsible_id is None:
+        problems.append(_l("name the responsible person"))
     if case.channel and case.reply_at is None:
         problems.append(_l("record the reply to the patient"))
     return problems

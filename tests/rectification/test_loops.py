@@ -89,9 +89,11 @@ def test_a_hotline_complaint_is_registered_answered_evidenced_replied_and_closed
     case = db.session.get(ItemCase, item.id)
     assert (item.ward_id, item.source, case.channel, case.discharge_id) == (w.cashier.id, "intake", "hotline_12345", d.id)
     assert item.due_date == date(2026, 12, 8)  # default 15 days
+    assert case.responsible_id == w.cashier_head.id  # 收费处 has one head: named at once
     url = f"/ledger/{item.id}"
     assert qa.post(f"/complaints/{item.id}/responsible", data={"user_id": w.responder.id}).status_code == 302
-    assert db.session.get(ItemCase, item.id).responsible_id is None  # not a head of 收费处
+    assert db.session.get(ItemCase, item.id).responsible_id == w.cashier_head.id  # not a head of 收费处
+    qa.post(f"/complaints/{item.id}/responsible", data={"user_id": w.qa.id})
     qa.post(f"/complaints/{item.id}/responsible", data={"user_id": w.cashier_head.id})
     head = as_user(w.cashier_head)
     assert head.post(url + "/respond", data={"cause": "窗口人员解释不清", "measures": "退还多收费用，培训"}).status_code == 302
@@ -115,7 +117,8 @@ def test_a_hotline_complaint_is_registered_answered_evidenced_replied_and_closed
     item = db.session.get(RectificationItem, item.id)
     case = db.session.get(ItemCase, item.id)
     assert item.status == "closed" and case.reply_by_id == w.qa.id and case.reply_satisfaction == "satisfied"
-    assert events(db, item.id) == ["created", "responsible", "responded", "evidence", "evidence", "replied", "closed"]
+    assert events(db, item.id) == ["created", "responsible", "responsible", "responsible", "responded", "evidence",
+                                   "evidence", "replied", "closed"]
     page = qa.get(url).get_data(as_text=True)
     assert "已电话告知患者退费结果" in page and "退费凭证.pdf" in page
     # The complaint counts in the month's opinions, with its channel.
@@ -143,7 +146,8 @@ def test_a_one_point_rating_opens_an_item_and_good_ratings_do_not(depts, db, fro
     hospital_call(w, db, stay(w), sat_cost=1)
     item = db.session.scalars(select(RectificationItem)).one()
     assert (item.source, item.ward_id, item.status) == ("rating", w.cashier.id, "open")
-    assert "cost=1" in item.problem and db.session.get(ItemCase, item.id).channel == "call"
+    case = db.session.get(ItemCase, item.id)
+    assert "cost=1" in item.problem and case.channel == "call" and case.responsible_id == w.cashier_head.id
 
 
 def test_a_suspected_false_finding_opens_a_hospital_item_only_the_commission_closes(depts, db, as_user, draw, frozen):
