@@ -1,6 +1,16 @@
 """Display labels for codes stored in the database (roles, statuses, levels). The strings are
 English msgids; templates render them with _(code) and the catalogue gives the Chinese."""
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+
+STORED_LOCALE = "zh_CN"
+
+
+def stored_text(text) -> str:
+    """Text the service itself writes into a record (a ledger item's problem) is stored in the
+    service's language, whoever's request (or job) wrote it: every reader sees the same words."""
+    with force_locale(STORED_LOCALE):
+        return str(text)
 
 ROLE_LABELS = {
     "nurse": _l("nurse"), "centre_staff": _l("centre_staff"), "qa": _l("qa"),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from ..core import audit
 from ..core.access import discharge_filter
+from ..core.labels import SATISFACTION_LABELS, stored_text
 from ..core.clock import local_date
 from ..extensions import db
 from ..models import Discharge, Role, User, Ward
@@ -197,7 +198,8 @@ def open_for_poor_rating(record: HospitalFollowup, *, user, now: datetime) -> Re
     ward_id = departments.suggest_department(task.hospital_id, category, task.ward_id)
     item = RectificationItem(
         hospital_id=task.hospital_id, ward_id=ward_id, source="rating", status=ItemStatus.OPEN,
-        problem="; ".join(f"{d}={v}" for d, v in poor.items()),
+        problem=stored_text(_l("Poor rating on a hospital-level call: %(what)s", what="; ".join(
+            f"{stored_text(SATISFACTION_LABELS[d])} {v}/5" for d, v in poor.items()))),
         due_date=local_date(now) + timedelta(days=departments.due_days(task.hospital_id, category)),
         created_by_id=getattr(user, "id", None), created_at=now)
     db.session.add(item)

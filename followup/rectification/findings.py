@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from ..core import audit
 from ..core.access import finding_filter
 from ..core.clock import local_date
+from ..core.labels import stored_text
 from ..extensions import db
 from ..models import Hospital, Role, User
 from ..models.opinion import Category, ItemCase, ItemStatus, Opinion, RectificationItem, Sentiment
@@ -53,7 +54,8 @@ def open_finding(record: SampledRecord, *, user: User, now: datetime, due: date 
         raise FindingError(_l("The deadline is in the past."))
     # The stored problem is what the hospital reads: the finding in words, then the auditor's note.
     what = FINDING_PROBLEMS.get(record.classification)
-    problem = "\n".join(p for p in (str(what) if what else "", note.strip()) if p) or str(FINDING_PROBLEMS["other"])
+    problem = "\n".join(p for p in (stored_text(what) if what else "", note.strip()) if p) or \
+        stored_text(FINDING_PROBLEMS["other"])
     item = RI(hospital_id=record.hospital_id, ward_id=record.discharge.ward_id, source="commission",
               problem=problem.strip(), status=ItemStatus.OPEN, due_date=due, created_by_id=user.id, created_at=now)
     db.session.add(item)

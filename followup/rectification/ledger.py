@@ -77,12 +77,22 @@ def close(item: RectificationItem, *, user, now: datetime, note: str = "") -> No
     commission that raised it only. An intake item needs its evidence and reply first."""
     _require(item, ItemStatus.RESPONDED, step="close")
     if not may_close(item, user):
-        raise LedgerError(str(_l("Only the commission that raised this finding strikes it off.")))
+        raise LedgerError(_l("Only the commission that raised this finding strikes it off."))
     problems = closing_problems(item)
     if problems:
-        raise LedgerError(str(_l("Before closing: %(what)s.", what="; ".join(str(p) for p in problems))))
+        raise LedgerError(_l("Before closing: %(what)s.", what=_Joined(problems)))
     item.status, item.closed_at = ItemStatus.CLOSED, now
     _step(item, user, "closed", now, note=note)
+
+
+class _Joined:
+    """Lazy messages joined only when shown (in the request that shows them)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __str__(self):
+        return "; ".join(str(p) for p in self.parts)
 
 
 def may_close(item: RectificationItem, user) -> bool:
@@ -114,7 +124,7 @@ def send_back(item: RectificationItem, *, user, now: datetime, note: str) -> Non
     department, with the reason."""
     _require(item, ItemStatus.RESPONDED, step="send back")
     if not may_close(item, user):
-        raise LedgerError(str(_l("Only the commission that raised this finding strikes it off.")))
+        raise LedgerError(_l("Only the commission that raised this finding strikes it off."))
     if not note.strip():
         raise LedgerError(f"item {item.id}: say why the answer is sent back")
     item.status = ItemStatus.OPEN

@@ -147,7 +147,7 @@ def test_a_one_point_rating_opens_an_item_and_good_ratings_do_not(depts, db, fro
     item = db.session.scalars(select(RectificationItem)).one()
     assert (item.source, item.ward_id, item.status) == ("rating", w.cashier.id, "open")
     case = db.session.get(ItemCase, item.id)
-    assert "cost=1" in item.problem and case.channel == "call" and case.responsible_id == w.cashier_head.id
+    assert "费用 1/5" in item.problem and case.channel == "call" and case.responsible_id == w.cashier_head.id
 
 
 def test_a_suspected_false_finding_opens_a_hospital_item_only_the_commission_closes(depts, db, as_user, draw, frozen):
