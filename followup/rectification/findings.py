@@ -54,7 +54,7 @@ def open_finding(record: SampledRecord, *, user: User, now: datetime, due: date 
         raise FindingError(_l("The deadline is in the past."))
     # The stored problem is what the hospital reads: the finding in words, then the auditor's note.
     what = FINDING_PROBLEMS.get(record.classification)
-    problem = "\n".join(p for p in (stored_text(what) if what else "", note.strip()) if p) or \
+    problem = "\n".join(p for p in (stored_text(what) if what is not None else "", note.strip()) if p) or \
         stored_text(FINDING_PROBLEMS["other"])
     item = RI(hospital_id=record.hospital_id, ward_id=record.discharge.ward_id, source="commission",
               problem=problem.strip(), status=ItemStatus.OPEN, due_date=due, created_by_id=user.id, created_at=now)

@@ -224,3 +224,18 @@ def test_a_department_head_never_sees_another_departments_items(depts, db, as_us
     assert cardio.get(f"/ledger/{items[w.cashier.id].id}").status_code == 404
     assert head.post(f"/ledger/{items[w.cardiology.id].id}/respond", data={"cause": "x", "measures": "y"}).status_code == 404
     assert head.post(f"/complaints/{items[w.cardiology.id].id}/evidence", data={"text": "x"}).status_code == 404
+
+
+def test_a_finding_from_a_job_or_the_cli_is_written_in_words_too(depts, db, draw, frozen):
+    """No request (a job, the CLI): the problem is still stored in the service's language."""
+    from followup.sampling.calls import record_attempt
+    w = depts
+    d = w.discharge(w.cardiology, discharged=date(2026, 10, 3))
+    for t in d.tasks:
+        t.status = "done"
+    db.session.commit()
+    draw(w.county_a)
+    rec = db.session.scalars(select(SampledRecord)).one()
+    record_attempt(rec, {"outcome": "answered", "hospital_called": "no"}, user=w.county_auditor, now=NOW)
+    item = db.session.scalars(select(RectificationItem)).one()
+    assert item.problem.startswith("疑似虚假记录")
