@@ -34,7 +34,7 @@ ITEM_STATUS_LABELS = {"open": _l("Awaiting response"), "responded": _l("Awaiting
                       "closed": _l("Closed")}
 SATISFACTION_LABELS = {"overall": _l("Overall"), "doctors": _l("Doctors"), "nurses": _l("Nurses"),
                        "environment": _l("Environment"), "cost": _l("Cost"), "process": _l("Process")}
-EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), "responded": _l("Answered"),
+EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), "responded": _l("Department answered"),
                 "returned": _l("Sent back"), "closed": _l("Verified and closed"),
                 "responsible": _l("Responsible person named"), "evidence": _l("Evidence attached"),
                 "replied": _l("Patient told"), "finding": _l("Commission finding")}
@@ -47,6 +47,9 @@ REPLY_SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "basically_satisfied"
 # Where an opinion came from (Opinion.source): a call, an intake channel, or a commission check.
 OPINION_SOURCE_LABELS = {"hospital_call": _l("Hospital-level call"), "ward_call": _l("Ward-level call"),
                          "commission_check": _l("Commission check"), **CHANNEL_LABELS}
+# A commission finding's status as the commission reads it (the hospital's QA does not verify it).
+FINDING_STATUS_LABELS = {"open": _l("Awaiting the hospital's answer"), "responded": _l("Awaiting the commission's verification"),
+                         "closed": _l("Struck off")}
 WARD_KIND_LABELS = {"clinical": _l("Clinical ward"), "functional": _l("Functional department")}
 SOURCE_LABELS = {"complaint": _l("Complaint on a call"), "qa": _l("Put on by QA"), "intake": _l("Complaint intake"),
                  "rating": _l("Poor rating"), "commission": _l("Commission finding")}

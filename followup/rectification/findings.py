@@ -127,18 +127,18 @@ def finding_for_record(record_id: int) -> RectificationItem | None:
 
 
 def index_page(user: User, hospital_id: int | None, now: datetime) -> dict:
-    from ..core.labels import ITEM_STATUS_LABELS
+    from ..core.labels import FINDING_STATUS_LABELS
     rows = findings(user, hospital_id=hospital_id)
     names = dict(db.session.execute(select(Hospital.id, Hospital.name).where(
         Hospital.id.in_({r.hospital_id for r in rows} or {-1}))).all())
     return {"by_hospital": status_by_hospital(user, now), "rows": rows, "hospital_names": names,
-            "hospital_id": hospital_id, "today": local_date(now), "labels": ITEM_STATUS_LABELS}
+            "hospital_id": hospital_id, "today": local_date(now), "labels": FINDING_STATUS_LABELS}
 
 
 def show_page(item: RectificationItem, user: User, now: datetime) -> dict:
     """A finding as the commission sees it: the problem, the hospital's answer, evidence, history
     (no patient's name: the record is in the commission's own sample)."""
-    from ..core.labels import EVENT_LABELS, ITEM_STATUS_LABELS
+    from ..core.labels import EVENT_LABELS, FINDING_STATUS_LABELS
     from ..models import Ward
     users = {u.id: u.display_name for u in db.session.scalars(
         select(User).where(User.id.in_({e.user_id for e in item.events} - {None} or {-1})))}
@@ -146,5 +146,5 @@ def show_page(item: RectificationItem, user: User, now: datetime) -> dict:
     return {"item": item, "case": item.case, "events": item.events, "users": users, "ward": ward,
             "hospital": db.session.get(Hospital, item.hospital_id), "today": local_date(now),
             "record": db.session.get(SampledRecord, item.case.sampled_record_id) if item.case and item.case.sampled_record_id else None,
-            "labels": ITEM_STATUS_LABELS, "event_labels": EVENT_LABELS, "evidence_files": item.evidence,
+            "labels": FINDING_STATUS_LABELS, "event_labels": EVENT_LABELS, "evidence_files": item.evidence,
             "can_close": ledger.may_close(item, user), "closing_problems": ledger.closing_problems(item)}

@@ -70,7 +70,8 @@ def show(item_id):
     db.session.refresh(item)
     events = item.events
     users = {u.id: u for u in db.session.scalars(select(User).options(selectinload(User.wards))
-                                                 .where(User.id.in_({e.user_id for e in events})))}
+                                                 .where(User.id.in_({e.user_id for e in events} |
+                                                                    {(e.data or {}).get("user_id") for e in events})))}
     audit.record("ledger.view", object_type="rectification_item", object_id=item.id)
     db.session.commit()
     return render_template("ledger/show.html", item=item, events=events, users=users,
