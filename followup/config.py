@@ -101,3 +101,10 @@ class Config:
     # the writer and PostgreSQL: on 2 cores one worker imports as fast as two (bench/import.py).
     IMPORT_PROCESSES = int(_env("IMPORT_PROCESSES", str(max(1, (os.cpu_count() or 2) - 1))))
     IMPORT_POOL_MIN_ROWS = int(_env("IMPORT_POOL_MIN_ROWS", "20000"))
+
+    # Evidence attached to ledger items: a directory outside static/ (default: instance/evidence),
+    # and the largest file accepted.
+    EVIDENCE_DIR = _env("EVIDENCE_DIR")
+    EVIDENCE_MAX_MB = int(_env("EVIDENCE_MAX_MB", "10"))
+    # Days a commission finding may stay open unless the auditor sets its own deadline.
+    FINDING_DUE_DAYS = int(_env("FINDING_DUE_DAYS", "15"))

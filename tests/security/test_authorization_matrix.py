@@ -81,6 +81,17 @@ ALLOW: dict[str, frozenset] = {
     "sampling.index": AUDITORS, "sampling.draw": AUDITORS, "sampling.show": AUDITORS,
     "sampling.call": AUDITORS, "sampling.attempt": AUDITORS, "sampling.unreachable": AUDITORS,
     "sampling.verify": AUDITORS, "sampling.report": AUDITORS,
+    # findings flow back (issue 14): departments, feedback, complaint intake, commission findings
+    "departments.index": {Role.HOSPITAL_ADMIN}, "departments.import_file": {Role.HOSPITAL_ADMIN},
+    "departments.set_route": {Role.HOSPITAL_ADMIN},
+    "feedback.index": {Role.DEPT_RESPONDER, Role.QA}, "feedback.show": {Role.DEPT_RESPONDER, Role.QA},
+    "feedback.export": {Role.DEPT_RESPONDER, Role.QA}, "feedback.acknowledge": {Role.DEPT_RESPONDER},
+    "complaints.new": {Role.QA, Role.CENTRE_STAFF}, "complaints.register": {Role.QA, Role.CENTRE_STAFF},
+    "complaints.responsible": {Role.QA}, "complaints.reply": {Role.QA},
+    "complaints.evidence": {Role.QA, Role.DEPT_RESPONDER},
+    "complaints.evidence_file": {Role.QA, Role.DEPT_RESPONDER} | AUDITORS,
+    "findings.index": AUDITORS, "findings.show": AUDITORS, "findings.take_step": AUDITORS,
+    "findings.raise_finding": AUDITORS,
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]
