@@ -14,10 +14,14 @@ def init_templating(app):
     @app.context_processor
     def _menu():
         from ..routes import NAV
-        items = []
+        from ..extensions import db
+        from ..notifications import unread_count
+        items, unread = [], 0
         if current_user.is_authenticated:
             items = [n for n in NAV if current_user.role in n.roles]
-        return {"menu": items, "_": gettext, "get_locale": get_locale, "current_path": request.path}
+            unread = unread_count(db.session, current_user.id)  # the bell, on every page
+        return {"menu": items, "_": gettext, "get_locale": get_locale, "current_path": request.path,
+                "unread_notifications": unread}
 
     @app.errorhandler(404)
     def _not_found(_err):
