@@ -62,6 +62,7 @@ def summary_sheets(s: dict) -> list[Sheet]:
               [[r["ward"] or _("Unassigned"), *[r["counts"].get(c, 0) for c in op["categories"]], r["total"]]
                for r in op["rows"]]),
     ]
+    sheets += quality_sheets(s.get("quality") or {})
     if s.get("words"):
         for key, title in (("complaints", _("Complaints")), ("praise", _("Praise"))):
             sheets.append(Sheet(title, [_("Recorded"), _("Department"), _("Category"), _("What the patient said"),
@@ -75,6 +76,25 @@ def summary_sheets(s: dict) -> list[Sheet]:
                           _("yes") if i["overdue"] else "", _("yes") if i["carried_over"] else "",
                           i.get("problem", "")] for i in led["items"]], widths=[8, 12, 12, 12, 12, 8, 8, 60]))
     return sheets
+
+
+def quality_sheets(q: dict) -> list[Sheet]:
+    """The call quality results, per caller (hospital only) and per department."""
+    if not q.get("drawn"):
+        return []
+    header = [_("Sampled calls"), _("Reviewed"), _("Form complete (%)"), _("Guidance matched (%)"),
+              _("Opinion verbatim (%)"), _("Call-backs"), _("Patient disagreed")]
+
+    def cells(r):
+        return [r["sampled"], r["reviewed"], pct(r["form_complete"]), pct(r["guidance_matched"]),
+                pct(r["opinion_verbatim"]), r["callbacks"], r["callback_disagreed"]]
+    out = []
+    if q.get("by_caller"):
+        out.append(Sheet(_("Call quality by caller"), [_("Caller"), *header],
+                         [[r["name"], *cells(r)] for r in q["by_caller"]], widths=[16] + [12] * 7))
+    out.append(Sheet(_("Call quality by department"), [_("Department"), *header],
+                     [[r["name"], *cells(r)] for r in q["by_ward"]], widths=[16] + [12] * 7))
+    return out
 
 
 def summary_xlsx(s: dict) -> bytes:
