@@ -98,4 +98,4 @@ def weights():
         flash(_("Weights saved. Months not yet locked are scored with them."), "success")
         return redirect(url_for("commission.score"))
     return render_template("commission/weights.html", settings=scoring.settings(current_user.region_id),
-                           metrics=scoring.METRICS)
+                           metrics=scoring.METRICS, **exports.template_helpers())

@@ -182,6 +182,7 @@ def test_pages_notice_and_weights_as_auditors_see_them(world, db, as_user):
         page = county.get(f"/commission/score?month={NOV}").get_data(as_text=True)
         assert world.hospital_a.name in page and world.hospital_b.name not in page
         assert county.get("/commission/weights").status_code == 404
+        assert "name=\"complaints_cap\"" in city.get("/commission/weights").get_data(as_text=True)
         assert county.post("/commission/weights", data={**WEIGHTS, "complaints_cap": 5, "bottom_n": 2}).status_code == 404
         resp = city.post("/commission/weights", data={**WEIGHTS, "satisfaction": 40, "complaints_cap": 20, "bottom_n": 2})
         assert resp.status_code == 302

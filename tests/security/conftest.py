@@ -2,6 +2,7 @@
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from attack_data import FORMULA_PAYLOADS, XSS_PAYLOADS
 
 
@@ -38,5 +39,13 @@ def hostile_world(world, db):
         db.session.add(RectificationItem(hospital_id=ward.hospital_id, ward_id=ward.id, opinion_id=op.id,
                                          problem=payload, cause=payload, measures=payload,
                                          due_date=date(2026, 12, 1), created_by_id=world.qa.id))
+    db.session.commit()
+    # Hostile text in every user's notifications (issue 14), shown on the bell's page.
+    from followup.core.clock import utcnow
+    from followup.models import User
+    from followup.notifications import notify
+    users = db.session.scalars(select(User.id)).all()
+    for payload in XSS_PAYLOADS[:-1]:
+        notify(db.session, users, "test", payload, "/", utcnow())
     db.session.commit()
     return world

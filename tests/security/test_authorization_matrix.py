@@ -73,6 +73,11 @@ ALLOW: dict[str, frozenset] = {
     "sampling.index": AUDITORS, "sampling.draw": AUDITORS, "sampling.show": AUDITORS,
     "sampling.call": AUDITORS, "sampling.attempt": AUDITORS, "sampling.unreachable": AUDITORS,
     "sampling.verify": AUDITORS, "sampling.report": AUDITORS,
+    # findings flow back (issue 14): notifications, call quality control, composite score
+    "notifications.index": EVERYONE, "notifications.open_one": EVERYONE, "notifications.read_all": EVERYONE,
+    "quality.index": {Role.QA}, "quality.draw": {Role.QA}, "quality.rate": {Role.QA},
+    "quality.review": {Role.QA}, "quality.reveal_contact": {Role.QA},
+    "commission.score": AUDITORS, "commission.notice": AUDITORS, "commission.weights": {Role.CITY_AUDITOR},
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]

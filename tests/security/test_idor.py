@@ -27,8 +27,10 @@ def _objects(world, db):
                              problem=SECRET_NAME + "问题", due_date=date(2026, 12, 1), created_by_id=world.qa.id)
     db.session.add(item)
     db.session.commit()
+    from attack_data import findings_objects
+    extra = findings_objects(world, task, text=SECRET_NAME + "质控")
     return {"discharge_id": d.id, "task_id": task.id, "opinion_id": op.id, "item_id": item.id,
-            "user_id": world.nurse.id, "id": d.id}
+            "user_id": world.nurse.id, "id": d.id, **extra}
 
 
 def _id_routes(app):
