@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from flask_babel import lazy_gettext as _l
 
-from ..calls.vocabulary import CONDITION_LABELS, GUIDANCE_LABELS
+from ..calls.vocabulary import CONDITION_LABELS, GUIDANCE_CHOICES, GUIDANCE_LABELS
 from ..core import audit
 from ..core.access import mask_name, qc_filter
 from ..extensions import db
@@ -106,7 +106,7 @@ def review_page(review: QcReview) -> dict:
             "patient_name": mask_name(d.patient.name), "phone_masked": d.patient.phone_masked or "",
             "caller": db.session.get(User, review.caller_id).display_name,
             "outcomes": CALLBACK_OUTCOMES, "condition_labels": CONDITION_LABELS,
-            "guidance_labels": GUIDANCE_LABELS, "callback_labels": callback_labels()}
+            "guidance_labels": GUIDANCE_LABELS, "guidance_choices": GUIDANCE_CHOICES, "callback_labels": callback_labels()}
 
 
 def callback_labels() -> dict:
