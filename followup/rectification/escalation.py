@@ -187,3 +187,13 @@ def escalate_hospital(hospital_id: int, now: datetime) -> dict:
 def escalate(now: datetime) -> dict:
     """Every hospital (the job commits per hospital through escalate_hospital)."""
     return {hid: escalate_hospital(hid, now) for hid in db.session.scalars(select(Hospital.id).order_by(Hospital.id))}
+
+
+def settings_page(hospital_id: int) -> dict:
+    """The hospital's thresholds as the settings form shows them."""
+    return {"thresholds": thresholds(hospital_id), "defaults": DEFAULT_THRESHOLDS, "steps": STEPS,
+            "subjects": SUBJECTS}
+
+
+def thresholds_from_form(data: dict) -> dict:
+    return {s: [data.get(f"{s}_{i}") for i in STEPS] for s in SUBJECTS}

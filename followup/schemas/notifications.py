@@ -1,5 +1,5 @@
 """Inputs of the notifications page and the QC and commission pages."""
-from marshmallow import EXCLUDE, fields, validate
+from marshmallow import EXCLUDE, fields, pre_load, validate
 
 from .ledger import TEXT, _Form
 
@@ -47,3 +47,19 @@ class WeightsIn(_Form):
     items_on_time = fields.Float(required=True, validate=validate.Range(min=0, max=100))
     complaints_cap = fields.Int(required=True, validate=validate.Range(min=1, max=1000))
     bottom_n = fields.Int(required=True, validate=validate.Range(min=1, max=50))
+
+
+def _hours():
+    return fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=-240, max=24 * 90))
+
+
+class EscalationIn(_Form):
+    """Hours per step (1 caller, 2 head nurse, 3 director, 4 QA); empty = the step is skipped."""
+
+    @pre_load
+    def _blank_is_none(self, data, **_kw):
+        return {k: (None if v == "" else v) for k, v in data.items()}
+
+    task_1, task_2, task_3, task_4 = _hours(), _hours(), _hours(), _hours()
+    item_1, item_2, item_3, item_4 = _hours(), _hours(), _hours(), _hours()
+    red_flag_1, red_flag_2, red_flag_3, red_flag_4 = _hours(), _hours(), _hours(), _hours()

@@ -159,3 +159,20 @@ def test_the_periodic_job_is_declared_and_run_by_cron(staffed, db, runner):
     db.session.expire_all()
     assert _told(db, staffed.qa) == ["escalation.task"]
     assert db.session.scalar(select(func.count()).select_from(EscalationStep)) == 8
+
+
+def test_qa_sets_the_hospitals_thresholds_on_a_page(staffed, db, as_user):
+    from followup.rectification.escalation import thresholds
+    qa = as_user(staffed.qa)
+    page = qa.get("/escalation/").get_data(as_text=True)
+    assert 'name="task_1" min="-240" max="2160" value="-24"' in page
+    form = {f"{s}_{i}": "" for s in ("task", "item", "red_flag") for i in (1, 2, 3, 4)}
+    form.update(task_1="-12", task_2="6", item_3="24")
+    assert qa.post("/escalation/", data=form).status_code == 302
+    assert thresholds(staffed.hospital_a.id)["task"] == [-12, 6, None, None]
+    assert thresholds(staffed.hospital_a.id)["item"] == [None, None, 24, None]
+    assert thresholds(staffed.hospital_b.id)["task"] == [-24, 0, 24, 72]  # B keeps the defaults
+    assert qa.post("/escalation/", data={**form, "task_1": "99999"}).status_code == 400
+    assert as_user(staffed.nurse).get("/escalation/").status_code == 404
+    ev = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "escalation.policy"))
+    assert ev.user_id == staffed.qa.id and ev.detail["task"] == [-12, 6, None, None]

@@ -77,6 +77,7 @@ ALLOW: dict[str, frozenset] = {
     "notifications.index": EVERYONE, "notifications.open_one": EVERYONE, "notifications.read_all": EVERYONE,
     "quality.index": {Role.QA}, "quality.draw": {Role.QA}, "quality.rate": {Role.QA},
     "quality.review": {Role.QA}, "quality.reveal_contact": {Role.QA},
+    "escalation.settings": {Role.QA, Role.HOSPITAL_ADMIN},
     "commission.score": AUDITORS, "commission.notice": AUDITORS, "commission.weights": {Role.CITY_AUDITOR},
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
