@@ -7,7 +7,9 @@ comes out as the same text, and Jinja escapes it when the call screen shows it."
 import re
 from datetime import datetime
 
-from flask_babel import gettext, lazy_gettext as _l
+from babel.dates import format_skeleton
+from flask import has_request_context
+from flask_babel import get_locale, gettext, lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
@@ -38,9 +40,11 @@ def render_script(body: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(fill, body)
 
 
-def values_for(task: FollowupTask) -> dict[str, str]:
+def values_for(task: FollowupTask, locale=None) -> dict[str, str]:
+    """The placeholders' values; the discharge date as it is said aloud (11月3日, not 2026-11-03)."""
     d = task.discharge
-    return {"patient_name": d.patient.name, "discharge_date": d.discharge_date.isoformat(),
+    spoken = format_skeleton("MMMd", d.discharge_date, locale=locale or (has_request_context() and get_locale()) or "zh_Hans_CN")
+    return {"patient_name": d.patient.name, "discharge_date": spoken,
             "department": d.ward.name, "doctor": d.attending_doctor}
 
 

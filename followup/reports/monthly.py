@@ -42,9 +42,13 @@ def shift(month: str, n: int) -> str:
     return month_str(k // 12, k % 12 + 1)
 
 
-def previous_month(now: datetime) -> str:
+def current_month(now: datetime) -> str:
     t = local(now)
-    return shift(month_str(t.year, t.month), -1)
+    return month_str(t.year, t.month)
+
+
+def previous_month(now: datetime) -> str:
+    return shift(current_month(now), -1)
 
 
 def date_bounds(month: str) -> tuple[date, date]:

@@ -2,7 +2,6 @@
 attempt buttons and follow-up form (htmx partials: no full reloads while on a call)."""
 from datetime import timedelta
 
-import phonenumbers
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -168,15 +167,6 @@ def _vocabulary():
 @bp.app_template_filter("mask_name")
 def _mask_name(name):
     return mask_name(name)
-
-
-@bp.app_template_filter("phone_display")
-def _phone_display(e164):
-    """+8613812345678 → 138 1234 5678, as a nurse reads it off the screen (the tel: link keeps E.164)."""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, "CN"), phonenumbers.PhoneNumberFormat.NATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
 
 
 @bp.app_template_filter("call_by")

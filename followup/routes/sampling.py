@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from ..core import audit
 from ..core.access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
                       sampled_record_filter)
-from ..calls.vocabulary import OUTCOME_LABELS
+from ..calls.vocabulary import OUTCOME_LABELS, SCORE_LABELS
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Discharge, Role
@@ -26,7 +26,7 @@ from ..sampling.algorithm import SamplingError
 from ..sampling.calls import CallError, give_up, record_attempt
 from ..sampling.draw import DrawError, DrawRequest, draw_sample
 from ..sampling.population import PeriodError, month_period
-from ..sampling.report import EXPORT_COLUMNS, hospital_rows
+from ..sampling.report import EXPORT_COLUMNS, hospital_rows, suspect_records
 from ..sampling.verify import check_sample, population_drift
 from ..schemas.sampling import AUDIT_OUTCOMES, AttemptForm, DrawForm, form_data
 from . import nav
@@ -54,7 +54,7 @@ def _auditors_only():
 @bp.context_processor
 def _labels():
     return {"classification_labels": CLASSIFICATION_LABELS, "answer_labels": ANSWER_LABELS,
-            "questions": QUESTIONS, "outcome_labels": OUTCOME_LABELS}
+            "questions": QUESTIONS, "outcome_labels": OUTCOME_LABELS, "score_labels": SCORE_LABELS}
 
 
 @bp.app_template_filter("rate_percent")
@@ -224,4 +224,9 @@ def report(sample_id):
             _("Audit sample report"))
     if fmt is not None:
         abort(400)
-    return render_template("sampling/report.html", sample=sample, rows=rows)
+    suspects = suspect_records(sample.id, sampled_record_filter(current_user))
+    if suspects:  # the list names patients: log who saw it
+        audit.record("sample.suspects_view", object_type="audit_sample", object_id=sample.id,
+                     detail={"records": len(suspects)})
+        db.session.commit()
+    return render_template("sampling/report.html", sample=sample, rows=rows, suspects=suspects)

@@ -118,3 +118,14 @@ def test_summary_totals_equal_a_recount_from_the_raw_tables(world, db):
             recount[f"{lv}_on_time"] += lv in timely
     assert {f: got[f] for f in rates.COUNT_FIELDS} == recount
     assert recount["eligible"] > 0 and recount["lost"] > 0 and recount["on_time"] > 0
+
+
+def test_the_summary_opens_on_the_month_in_progress_and_says_how_months_are_counted(world, as_user):
+    import time_machine
+    with time_machine.travel(local(2026, 11, 30, 10), tick=False):
+        page = as_user(world.qa).get("/qa/summary").get_data(as_text=True)
+    assert "2026-11" in page and "本月截至今日" in page
+    assert "按出院月份统计" in page and "按回访所在月份统计" in page
+    with time_machine.travel(local(2026, 12, 1, 9), tick=False):
+        page = as_user(world.qa).get("/qa/summary?month=2026-11").get_data(as_text=True)
+    assert "本月截至今日" not in page
