@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import Role, TaskStatus, Ward
 from ..schemas.calls import queue_rows
 from ..schemas.discharge import dump_discharge
+from ..plans import library
 from ..schemas.followup_forms import AttemptForm, flat_errors, from_form
 from . import nav
 
@@ -161,7 +162,9 @@ def _vocabulary():
             "condition_labels": vocabulary.CONDITION_LABELS, "guidance_labels": vocabulary.GUIDANCE_LABELS,
             "guidance_choices": vocabulary.GUIDANCE_CHOICES, "satisfaction_labels": vocabulary.SATISFACTION_LABELS,
             "score_labels": vocabulary.SCORE_LABELS, "sentiment_labels": vocabulary.SENTIMENT_LABELS,
-            "category_labels": vocabulary.CATEGORY_LABELS}
+            "category_labels": vocabulary.CATEGORY_LABELS, "respondent_labels": vocabulary.RESPONDENT_LABELS,
+            "plan_field_labels": library.FIELDS, "symptom_labels": library.SYMPTOMS, "wound_labels": library.WOUND_STATES,
+            "vitals": library.VITALS}
 
 
 @bp.app_template_filter("mask_name")
