@@ -86,8 +86,8 @@ def _sqlite_pragmas(app, db):
 def _select_locale():
     """A user's explicit choice wins; otherwise Chinese unless the browser prefers English."""
     from flask import current_app, has_request_context
-    if not has_request_context():  # jobs (e.g. notification texts): the service's language
-        return "zh_CN"
+    if not has_request_context():  # CLI and jobs: the default (Chinese)
+        return None
     choice = session.get("lang")
     if choice in current_app.config["LANGUAGES"]:
         return choice
