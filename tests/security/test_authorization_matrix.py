@@ -92,6 +92,12 @@ ALLOW: dict[str, frozenset] = {
     "complaints.evidence_file": {Role.QA, Role.DEPT_RESPONDER} | AUDITORS,
     "findings.index": AUDITORS, "findings.show": AUDITORS, "findings.take_step": AUDITORS,
     "findings.raise_finding": AUDITORS,
+    # findings flow back (issue 14): notifications, call quality control, composite score
+    "notifications.index": EVERYONE, "notifications.open_one": EVERYONE, "notifications.read_all": EVERYONE,
+    "quality.index": {Role.QA}, "quality.draw": {Role.QA}, "quality.rate": {Role.QA},
+    "quality.review": {Role.QA}, "quality.reveal_contact": {Role.QA},
+    "escalation.settings": {Role.QA, Role.HOSPITAL_ADMIN},
+    "commission.score": AUDITORS, "commission.notice": AUDITORS, "commission.weights": {Role.CITY_AUDITOR},
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]
