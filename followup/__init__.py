@@ -27,6 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=os.path.join(root, "followup", "translations"))
     crypto.init_keys(app)
+    from .core import logs
+    logs.init_app(app)
     from .security import auth  # registers the user loader
     auth.init_app(app)
     from .security import http as security_http

@@ -16,6 +16,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import or_, select, update
 
 from ..core.clock import utcnow
+from ..core.logs import current_request_id, job_context
 from ..extensions import db
 from ..models import JobState, OutboxJob
 
@@ -67,7 +68,8 @@ def submit(name: str, *args: int | str, dedupe_key: str | None = None,
         if existing:
             return existing
     row = OutboxJob(name=name, args=list(args), queue=_registry[name][1],
-                    dedupe_key=dedupe_key, max_attempts=max_attempts)
+                    dedupe_key=dedupe_key, max_attempts=max_attempts,
+                    request_id=current_request_id())
     db.session.add(row)
     db.session.flush()
     return row
@@ -162,6 +164,14 @@ def run_outbox(outbox_id: int) -> str:
         return "skipped"
     row = db.session.get(OutboxJob, outbox_id)
     fn = registered()[row.name][0]
+    # The job logs under the request id of its cause (kept on the row, so a re-drive keeps it).
+    with job_context(row):
+        return _run(row, fn)
+
+
+def _run(row, fn) -> str:
+    outbox_id = row.id
+    log.info("job started")
     try:
         fn(*row.args)
     except Exception as exc:
@@ -176,6 +186,7 @@ def run_outbox(outbox_id: int) -> str:
     db.session.execute(update(OutboxJob).where(OutboxJob.id == outbox_id)
                        .values(state=JobState.DONE, finished_at=utcnow(), updated_at=utcnow()))
     db.session.commit()
+    log.info("job done")
     return "done"
 
 

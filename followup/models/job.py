@@ -34,3 +34,5 @@ class OutboxJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The web request (or CLI/cron run) that caused the job: its log lines carry the same id.
+    request_id: Mapped[str | None] = mapped_column(String(64))

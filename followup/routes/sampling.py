@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import jobs
 from ..core import audit
 from ..core.access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
                       sampled_record_filter)
@@ -24,7 +25,8 @@ from ..reports.spreadsheet import spreadsheet_response
 from ..sampling import algorithm as alg
 from ..sampling.algorithm import SamplingError
 from ..sampling.calls import CallError, give_up, record_attempt
-from ..sampling.draw import DrawError, DrawRequest, draw_sample
+from ..sampling.background import request_draw
+from ..sampling.draw import DrawError, DrawRequest
 from ..sampling.population import PeriodError, month_period
 from ..sampling.report import EXPORT_COLUMNS, hospital_rows
 from ..sampling.verify import check_sample, population_drift
@@ -95,7 +97,7 @@ def _render_index(form: dict, errors: dict):
 
 
 @bp.route("/draw", methods=["POST"])
-def draw():
+def draw():  # checked here, drawn by a job (a city draw reads millions of rows)
     raw = form_data(request.form)
     region = current_user.region
     if region is None or not may_draw_sample(current_user, region):
@@ -105,16 +107,16 @@ def draw():
         start, end = month_period(data["period"])
         rate = data["rate"].strip()
         rate = rate if rate.endswith(("%", "％")) else rate + "%"  # the form asks for a percentage
-        sample = draw_sample(DrawRequest(region, start, end, rate, data["public_seed"], data["reason"]),
-                             user=current_user, now=utcnow())
+        work = request_draw(DrawRequest(region, start, end, rate, data["public_seed"], data["reason"]),
+                            user=current_user)
     except ValidationError as exc:
         return _render_index(raw, {k: " ".join(v) for k, v in exc.messages.items()}), 422
     except (PeriodError, DrawError) as exc:
         db.session.rollback()
         return _render_index(raw, _refusal(exc)), 422
     db.session.commit()
-    flash(_("Sample drawn: %(n)s of %(N)s discharges.", n=sample.sample_size, N=sample.population_size))
-    return redirect(url_for("sampling.show", sample_id=sample.id))
+    jobs.dispatch([work.outbox_id])
+    return redirect(url_for("work.show", work_id=work.id))
 
 
 @bp.route("/<int:sample_id>")
