@@ -82,6 +82,10 @@ def configure(level: str = "INFO", json: bool = True, stream=None) -> None:
         root.removeHandler(h)
     root.addHandler(handler(stream, json))
     root.setLevel(level)
+    # Alembic's fileConfig (flask db upgrade in the same process) disables loggers made before it.
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith(("followup", "rq")) and isinstance(logger, logging.Logger):
+            logger.disabled = False
 
 
 def new_request_id(incoming: str | None) -> str:

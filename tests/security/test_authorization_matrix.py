@@ -73,6 +73,8 @@ ALLOW: dict[str, frozenset] = {
     "sampling.index": AUDITORS, "sampling.draw": AUDITORS, "sampling.show": AUDITORS,
     "sampling.call": AUDITORS, "sampling.attempt": AUDITORS, "sampling.unreachable": AUDITORS,
     "sampling.verify": AUDITORS, "sampling.report": AUDITORS,
+    # long work (draws, large exports): each row is its creator's only (tests/qa/test_export_jobs.py)
+    "work.show": EVERYONE, "work.progress": EVERYONE, "work.download_result": EVERYONE,
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]
