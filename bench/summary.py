@@ -10,7 +10,7 @@ second run reuses what is there: hospitals are added only if the city has none, 
 already has discharges is not loaded again (so figures do not grow from run to run; the sizes
 printed are what was timed). Synthetic data only.
 Targets: page figures < 1 s each, Excel export < 10 s. Limit printed beside them, same run: one
-plain SQL pass grouping the month's tasks by ward (what any summary must read at least).""")
+plain SQL pass grouping the month's tasks by ward (what any summary must read at least)."""
 import argparse
 import base64
 import os
