@@ -249,7 +249,7 @@ def test_a_crash_after_the_first_chunk_resumes_at_the_cursor_without_duplicates(
     data = csv_bytes([row(no=f"R{i}", id_number="") for i in range(7)])
     batch, _ = receive_bytes(world.hospital_a, data, source=None, channel="cli", now=utcnow(), submit_job=False)
     db.session.commit()
-    real, calls = staging.ChunkWriter.write, []
+    real, calls = write.ChunkWriter.write, []
 
     def dies_on_second_chunk(self, *args, **kwargs):
         calls.append(1)
@@ -257,11 +257,11 @@ def test_a_crash_after_the_first_chunk_resumes_at_the_cursor_without_duplicates(
             raise KeyboardInterrupt("worker killed")
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(staging.ChunkWriter, "write", dies_on_second_chunk)
+    monkeypatch.setattr(write.ChunkWriter, "write", dies_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         run_batch(batch.id)
     db.session.rollback()
-    monkeypatch.setattr(staging.ChunkWriter, "write", real)
+    monkeypatch.setattr(write.ChunkWriter, "write", real)
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 2
     assert run_batch(batch.id) == "busy"  # the dead run's lease has not lapsed yet
     db.session.execute(text("UPDATE import_batch SET lease_until = NULL"))

@@ -131,13 +131,13 @@ def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"L{i}", id_number="") for i in range(3)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)
     db.session.commit()
-    real = staging.ChunkWriter.write
+    real = write.ChunkWriter.write
 
     def taken_over(self, *args, **kwargs):
         db.session.execute(text("UPDATE import_batch SET lease_owner = 'run-b'"))
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(staging.ChunkWriter, "write", taken_over)
+    monkeypatch.setattr(write.ChunkWriter, "write", taken_over)
     assert run_batch(batch.id) == "lost"
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0

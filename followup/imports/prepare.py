@@ -42,7 +42,7 @@ class Rejected:
 
 @dataclass
 class PreparedChunk:
-    rows: list          # staging tuples, in the column order of staging.LOADED minus the two ids
+    rows: list          # staging tuples, in the column order of write.LOADED minus the two ids
     rejects: list       # Rejected
     unchanged: int      # exact repeats of an earlier row of the chunk
     unresolved: list    # Prepared rows naming a ward that must be created first (by the writer)

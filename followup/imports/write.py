@@ -65,13 +65,19 @@ class Wards:
     def __init__(self, hospital):
         self.hospital = hospital
         self.ids = {}
+        # Discharges only ever name clinical wards: a functional department (收费处 ...) never
+        # matches a discharge's ward, and no clinical ward is created under its name.
+        self.functional = set()
         for w in db.session.scalars(select(Ward).where(Ward.hospital_id == hospital.id)):
+            if w.kind != "clinical":
+                self.functional.update((ward_key(w.code), ward_key(w.name)))
+                continue
             self.ids.setdefault(ward_key(w.code), w.id)
             self.ids[ward_key(w.name)] = w.id
 
     def resolve(self, name: str) -> int | None:
         key = ward_key(name)
-        if key in self.ids or not self.hospital.create_unknown_wards:
+        if key in self.ids or key in self.functional or not self.hospital.create_unknown_wards:
             return self.ids.get(key)
         name = unicodedata.normalize("NFKC", name).strip()
         self.ids[key] = db.session.execute(insert(Ward).values(

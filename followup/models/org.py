@@ -1,10 +1,17 @@
 """Organisations: the city and its counties (regions), hospitals, and their wards/departments."""
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 
 REGION_LEVELS = ("city", "county")
+
+
+class WardKind(StrEnum):
+    CLINICAL = "clinical"      # discharges patients: has tasks, queues, imports and rates
+    FUNCTIONAL = "functional"  # 职能科室 (收费处, 医务科, 后勤 ...): only answers opinions and ledger items
 
 
 class Region(db.Model):
@@ -53,9 +60,10 @@ class Hospital(db.Model):
 
 
 class Ward(db.Model):
-    """A clinical department or ward (出院科室/病区) of one hospital."""
+    """A department of one hospital: a clinical ward (出院科室/病区) or a functional department."""
 
-    __table_args__ = (UniqueConstraint("hospital_id", "code"),)
+    __table_args__ = (UniqueConstraint("hospital_id", "code"),
+                      CheckConstraint("kind IN ('clinical', 'functional')", name="kind"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
@@ -63,6 +71,10 @@ class Ward(db.Model):
     name: Mapped[str] = mapped_column(String(64))
     # "clinical" wards discharge patients; "functional" departments (收费处, 后勤 ...) only answer
     # rectification items.
-    kind: Mapped[str] = mapped_column(String(12), default="clinical", server_default="clinical")
+    kind: Mapped[str] = mapped_column(String(12), default=WardKind.CLINICAL, server_default="clinical")
 
     hospital: Mapped[Hospital] = relationship(back_populates="wards")
+
+    @property
+    def is_clinical(self) -> bool:
+        return self.kind == WardKind.CLINICAL

@@ -40,8 +40,10 @@ def _apply_scope(user: User, role: Role, hospital_code=None, ward_codes=(), regi
             raise UserError(f"role {role.value} needs --hospital with a known hospital code")
         user.hospital = hospital
         if kind == "wards":
-            wards = db.session.scalars(select(Ward).where(
-                Ward.hospital_id == hospital.id, Ward.code.in_(ward_codes))).all()
+            q = select(Ward).where(Ward.hospital_id == hospital.id, Ward.code.in_(ward_codes))
+            if role == Role.NURSE:  # nurses call patients of clinical wards only
+                q = q.where(Ward.kind == "clinical")
+            wards = db.session.scalars(q).all()
             if not wards or len(wards) != len(set(ward_codes)):
                 raise UserError(f"role {role.value} needs --ward with codes of wards of {hospital.code}")
             user.wards = list(wards)
