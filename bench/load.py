@@ -92,7 +92,7 @@ def build(url: str, tasks: int, callers: int, last_month: int) -> str:
         phone = "+8613800138000"
         today = date.today()
         first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-        p = {"h": h.id, "w0": wards[0].id, "nw": len(WARDS), "n": tasks // 2, "m": last_month,
+        p = {"h": h.id, "w0": wards[0].id, "nw": len(WARDS), "n": tasks // 2, "nm": tasks // 2 + last_month,
              "cipher": EncryptedText().process_bind_param(phone, db.engine.dialect), "hash": blind_index(phone),
              "today": today, "first": first}
         s = db.session
@@ -100,7 +100,7 @@ def build(url: str, tasks: int, callers: int, last_month: int) -> str:
             INSERT INTO patient (id, hospital_id, name, name_initials, sex, id_type, phone, phone_hash,
                                  phone_masked, created_at, updated_at)
             SELECT i, :h, '患者' || i, 'hz', '1', 'resident', :cipher, :hash, '138****8000', now(), now()
-            FROM generate_series(1, :n + :m) AS i"""), p)
+            FROM generate_series(1, CAST(:nm AS int)) AS i"""), p)
         s.execute(text("""
             INSERT INTO discharge (id, hospital_id, ward_id, patient_id, inpatient_no, discharge_at,
                                    discharge_date, disposition, diagnosis_code, diagnosis_name,
@@ -110,7 +110,7 @@ def build(url: str, tasks: int, callers: int, last_month: int) -> str:
                         ELSE (:first + (i % 28))::timestamp AT TIME ZONE 'Asia/Shanghai' + interval '10 hours' END,
                    CASE WHEN i <= :n THEN :today - (i % 7) ELSE :first + (i % 28) END,
                    CASE WHEN i % 50 = 0 THEN '5' ELSE '1' END, 'I10', '高血压病', '王医生', '', '', now(), now()
-            FROM generate_series(1, :n + :m) AS i"""), p)
+            FROM generate_series(1, CAST(:nm AS int)) AS i"""), p)
         s.execute(text("""
             INSERT INTO followup_task (discharge_id, level, hospital_id, ward_id, status, due_at, created_at, version,
                                        completed_at)
