@@ -1,7 +1,7 @@
 """followup: discharge-patient follow-up (出院病人随访) for hospitals and health commissions."""
 import os
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=os.path.join(root, "followup", "translations"))
     crypto.init_keys(app)
+    crypto.use_key_source(lambda: crypto.keys_of(current_app))
     from .core import logs
     logs.init_app(app)
     from .security import auth  # registers the user loader

@@ -90,8 +90,9 @@ def make_app(database_url):
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app()
+def app(make_app, request):
+    marker = request.node.get_closest_marker("app_config")  # @pytest.mark.app_config(KEY=value)
+    app = make_app(**(marker.kwargs if marker else {}))
     with app.app_context():
         yield app
         _db.session.remove()

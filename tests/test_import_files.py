@@ -4,11 +4,12 @@ import json
 from datetime import date
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select, text
 
 from followup.imports.batches import receive_bytes
 from followup.core.clock import utcnow
-from followup.imports.run import rejected_rows, run_batch
+from followup.imports.run import ImportSettings, rejected_rows, run_batch
 from followup.models import Discharge, FollowupTask, Patient
 from followup.models.imports import ImportBatch
 from followup.calls.scheduling import due_at_for
@@ -259,14 +260,14 @@ def test_a_crash_after_the_first_chunk_resumes_at_the_cursor_without_duplicates(
 
     monkeypatch.setattr(write.ChunkWriter, "write", dies_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
-        run_batch(batch.id)
+        run_batch(batch.id, ImportSettings.from_app(current_app))
     db.session.rollback()
     monkeypatch.setattr(write.ChunkWriter, "write", real)
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 2
-    assert run_batch(batch.id) == "busy"  # the dead run's lease has not lapsed yet
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "busy"  # the dead run's lease has not lapsed yet
     db.session.execute(text("UPDATE import_batch SET lease_until = NULL"))
     db.session.commit()
-    assert run_batch(batch.id) == "completed"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "completed"
     db.session.expire_all()
     b = db.session.get(ImportBatch, batch.id)
     assert counts(b) == (7, 7, 0, 0, 0) and b.rows_done == 7

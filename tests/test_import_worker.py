@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select, text
 
 from followup.imports.batches import dispatch_batch, receive_bytes
@@ -112,21 +113,21 @@ def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_righ
 
 
 def test_a_second_run_while_the_first_holds_the_lease_is_a_no_op(world, db):
-    from followup.imports.run import run_batch
+    from followup.imports.run import ImportSettings, run_batch
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="cli", now=utcnow(),
                              submit_job=False)
     db.session.commit()
     db.session.execute(text("UPDATE import_batch SET lease_owner = 'other', lease_until = :t, status = 'running'"),
                        {"t": utcnow() + timedelta(minutes=1)})
     db.session.commit()
-    assert run_batch(batch.id) == "busy"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "busy"
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
 
 
 def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
     """Run A stalls past its lease, run B takes over; A's next chunk is refused and rolled back."""
     from followup.imports import write
-    from followup.imports.run import run_batch
+    from followup.imports.run import ImportSettings, run_batch
     app.config["IMPORT_CHUNK_ROWS"] = 1
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"L{i}", id_number="") for i in range(3)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)
@@ -138,7 +139,7 @@ def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(write.ChunkWriter, "write", taken_over)
-    assert run_batch(batch.id) == "lost"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "lost"
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
     assert progress(db, batch.id).rows_done == 0

@@ -3,12 +3,13 @@ import json
 import time
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from ..imports.batches import create_api_token, receive
 from ..core.clock import utcnow
 from ..extensions import db
-from ..imports.run import run_batch
+from ..imports.run import ImportSettings, run_batch
 from ..models import Hospital
 from ..models.imports import BatchStatus, ImportBatch
 from . import followup_cli
@@ -43,7 +44,8 @@ def import_file(path, code, fmt):
     db.session.commit()
     batch_id = batch.id
     already_done = batch.finished
-    while run_batch(batch_id) in ("busy", "lost"):
+    settings = ImportSettings.from_app(current_app._get_current_object())
+    while run_batch(batch_id, settings) in ("busy", "lost"):
         time.sleep(1)  # a worker holds the batch: wait for it
     db.session.expire_all()
     batch = db.session.get(ImportBatch, batch_id)

@@ -138,6 +138,12 @@ def summary_hospital_ids(user: User):
     return hospital_ids_select(user)
 
 
+def may_read_call_words(user: User) -> bool:
+    """Opinions read back verbatim on a discharge's calls: the callers who heard them (within
+    their task scope) and QA; a hospital admin sees that they exist, not the words."""
+    return user.role_enum in CALLER_ROLES or user.role_enum == Role.QA
+
+
 def may_read_opinions(user: User) -> bool:
     """Patients' words (complaint and praise texts) are for the hospital's QA only."""
     return user.role_enum == Role.QA

@@ -2,9 +2,9 @@
 import base64
 import hmac
 import os
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
 from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
 
@@ -61,8 +61,24 @@ def _embedded_keys(instance_path):
     return base64.b64decode(field), base64.b64decode(index)
 
 
+def keys_of(app) -> Keys:
+    return app.extensions["followup_keys"]
+
+
+_key_source: Callable[[], Keys] | None = None
+
+
+def use_key_source(source: Callable[[], Keys]) -> None:
+    """Where `keys()` (and so `EncryptedText`, which gets no arguments) finds the keys: the app
+    factory names the current app's; a script may name its own."""
+    global _key_source
+    _key_source = source
+
+
 def keys() -> Keys:
-    return current_app.extensions["followup_keys"]
+    if _key_source is None:
+        raise RuntimeError("no field keys: create_app() or crypto.use_key_source() names them")
+    return _key_source()
 
 
 def blind_index(value: str | None) -> str | None:

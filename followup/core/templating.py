@@ -1,4 +1,5 @@
 """Jinja set-up: filters for local time and labels, the role-filtered menu, security headers."""
+import phonenumbers
 from flask import request
 from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user
@@ -9,6 +10,7 @@ from ..models.discharge import DISPOSITIONS
 
 def init_templating(app):
     app.jinja_env.filters["localdt"] = lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(local(dt), fmt) if dt else ""
+    app.jinja_env.filters["phone_display"] = phone_display
     app.jinja_env.filters["disposition"] = lambda code: DISPOSITIONS.get(code, code)
 
     @app.context_processor
@@ -48,3 +50,22 @@ def init_templating(app):
         if request.path.startswith(("/discharges", "/calls", "/api")):
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
+
+
+def phone_display(e164: str | None) -> str:
+    """A stored E.164 number as a Chinese caller reads it: mobiles spaced 3-4-4 (138 1234 5678),
+    landlines as area code-number (0635-8273456), an extension after 转. tel: links keep E.164."""
+    if not e164:
+        return ""
+    try:
+        n = phonenumbers.parse(e164, "CN")
+    except phonenumbers.NumberParseException:
+        return e164
+    ext = f" 转{n.extension}" if n.extension else ""
+    if n.country_code != 86:
+        return phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.INTERNATIONAL) + ext
+    national = phonenumbers.national_significant_number(n)
+    area = phonenumbers.length_of_geographical_area_code(n)
+    if area and phonenumbers.number_type(n) == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return f"0{national[:area]}-{national[area:]}{ext}"
+    return phonenumbers.format_number(n, phonenumbers.PhoneNumberFormat.NATIONAL) + ext

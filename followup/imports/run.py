@@ -14,17 +14,19 @@ import signal
 import queue
 import threading
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from ..core import audit
 from .batches import column_mapping, drop_payload, payload_file
 from ..core.clock import utcnow
 from ..extensions import db
-from ..core.crypto import keys
+from ..core.crypto import Keys, keys_of
 from .errors import FileError
 from .prepare import ChunkPreparer
 from .sources import open_source
@@ -35,12 +37,33 @@ from .write import ChunkWriter, Wards
 log = logging.getLogger(__name__)
 
 
-def run_batch(batch_id: int, now: datetime | None = None) -> str:
+@dataclass(frozen=True)
+class ImportSettings:
+    """What a batch run needs from the app, built once by its caller (the job, the CLI)."""
+    lease_seconds: int
+    max_rows: int
+    chunk_rows: int
+    pool_min_rows: int
+    processes: int
+    deadline_days: int
+    keys: Keys
+    # Opens, on the writer thread, the context in which `db.session` works (the app's context).
+    thread_context: Callable[[], AbstractContextManager]
+
+    @classmethod
+    def from_app(cls, app) -> "ImportSettings":
+        c = app.config
+        return cls(lease_seconds=c["IMPORT_LEASE_SECONDS"], max_rows=c["IMPORT_MAX_ROWS"],
+                   chunk_rows=c["IMPORT_CHUNK_ROWS"], pool_min_rows=c["IMPORT_POOL_MIN_ROWS"],
+                   processes=c["IMPORT_PROCESSES"], deadline_days=c["FOLLOWUP_DEADLINE_DAYS"],
+                   keys=keys_of(app), thread_context=app.app_context)
+
+
+def run_batch(batch_id: int, settings: ImportSettings, now: datetime | None = None) -> str:
     """Process a batch to its end. Returns completed | failed | busy (another run holds it) |
     finished (nothing to do) | lost (the lease was taken over mid-run)."""
-    cfg = current_app.config
     owner = uuid.uuid4().hex
-    lease = timedelta(seconds=cfg["IMPORT_LEASE_SECONDS"])
+    lease = timedelta(seconds=settings.lease_seconds)
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None or batch.finished:
         return "finished"
@@ -60,8 +83,8 @@ def run_batch(batch_id: int, now: datetime | None = None) -> str:
     payload = payload_file(batch_id)
     try:
         source = open_source(batch.source, payload, batch.filename, column_mapping(hospital.id))
-        if source.estimated_rows > cfg["IMPORT_MAX_ROWS"]:
-            raise FileError(f"more than {cfg['IMPORT_MAX_ROWS']} rows; split the file")
+        if source.estimated_rows > settings.max_rows:
+            raise FileError(f"more than {settings.max_rows} rows; split the file")
     except FileError as exc:
         payload.close()
         return _fail(batch_id, owner, str(exc))
@@ -69,28 +92,28 @@ def run_batch(batch_id: int, now: datetime | None = None) -> str:
                        .values(rows_estimated=source.estimated_rows))
     db.session.commit()
     try:
-        return _run(batch, hospital, source, owner, lease, now, cfg["IMPORT_CHUNK_ROWS"])
+        return _run(batch, hospital, source, owner, lease, now, settings)
     finally:
         source.close()
         payload.close()
 
 
-def _run(batch, hospital, source, owner, lease, now, chunk_rows) -> str:
+def _run(batch, hospital, source, owner, lease, now, settings: ImportSettings) -> str:
     """Read rows here, prepare chunks (validation, personal data) in worker processes when the
     file is big enough to pay for them, and commit them in order on a writer thread: psycopg
     releases the GIL while PostgreSQL works, so reading, preparing and writing overlap."""
-    cfg = current_app.config
+    chunk_rows = settings.chunk_rows
     frozen = SimpleNamespace(id=hospital.id, create_unknown_wards=hospital.create_unknown_wards)
-    preparer = ChunkPreparer(now=now or utcnow(), keys=keys(), deadline_days=cfg["FOLLOWUP_DEADLINE_DAYS"],
+    preparer = ChunkPreparer(now=now or utcnow(), keys=settings.keys, deadline_days=settings.deadline_days,
                              id_keys=source.id_keys, wards=Wards(frozen).ids,
                              create_unknown_wards=hospital.create_unknown_wards, decoder=source.decoder)
     # Worker processes only where forking is safe: in a process's main thread (an rq work horse,
     # the CLI), never from a web server's thread (the embedded default runs jobs there).
-    big = source.estimated_rows - batch.rows_done >= cfg["IMPORT_POOL_MIN_ROWS"]
-    processes = cfg["IMPORT_PROCESSES"] if big and threading.current_thread() is threading.main_thread() else 0
+    big = source.estimated_rows - batch.rows_done >= settings.pool_min_rows
+    processes = settings.processes if big and threading.current_thread() is threading.main_thread() else 0
     # The pool is forked before the writer thread starts: a fork copies only the calling thread.
     with Preparing(preparer, processes) as pipeline:
-        writer = _WriterThread(ChunkWriter, frozen, batch.id, owner, lease, now, preparer)
+        writer = _WriterThread(settings.thread_context, ChunkWriter, frozen, batch.id, owner, lease, now, preparer)
         cursor = batch.rows_done
         items, read, alive = [], 0, True
         try:
@@ -195,15 +218,15 @@ class _WriterThread:
     """Commits chunks in order on its own thread, app context and session. Any error there is
     re-raised in the caller; a lost lease stops the run."""
 
-    def __init__(self, writer_cls, *args):
-        self.app = current_app._get_current_object()
+    def __init__(self, thread_context, writer_cls, *args):
+        self.thread_context = thread_context
         self.queue = queue.Queue(maxsize=2)  # bounded: at most two chunks wait in memory
         self.outcome, self.error = None, None
         self.thread = threading.Thread(target=self._loop, args=(writer_cls, args), name="import-writer")
         self.thread.start()
 
     def _loop(self, writer_cls, args):
-        with self.app.app_context():
+        with self.thread_context():
             try:
                 writer = writer_cls(*args)
                 while (item := self.queue.get()) is not None:

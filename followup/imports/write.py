@@ -25,6 +25,7 @@ from ..core.clock import utcnow
 from ..extensions import db
 from .prepare import ChunkPreparer, PreparedChunk, ward_key
 from ..models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
+from ..plans import tasks as plan_tasks
 from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
 from ..models.task import OPEN_STATUSES, TaskStatus
@@ -121,6 +122,7 @@ class ChunkWriter:
         if rows:
             inserted, updated, same = self._apply(rows, self.now or t)
             unchanged += same
+            plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
         if rejects:
             s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects])
         s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(

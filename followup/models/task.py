@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -27,13 +27,23 @@ class TaskStatus(StrEnum):
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
+class TaskKind(StrEnum):
+    MANDATORY = "mandatory"  # the two calls every eligible discharge gets (7-day rule); plans never touch them
+    PLAN = "plan"            # a step of a follow-up plan (随访方案: department / diagnosis, T+N)
+    REVIEW = "review"        # a reminder the day before the review visit (下次复诊日期) recorded on a call
+
+
 def _where(condition: str) -> dict:
     return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
 
 
 class FollowupTask(db.Model):
     __table_args__ = (
-        UniqueConstraint("discharge_id", "level"),
+        # One mandatory task per level, one task per plan step, one review reminder per discharge.
+        Index("uq_followup_task_mandatory", "discharge_id", "level", unique=True, **_where("kind = 'mandatory'")),
+        Index("uq_followup_task_plan_step", "discharge_id", "plan_id", "plan_day", unique=True,
+              **_where("plan_id IS NOT NULL")),
+        Index("uq_followup_task_review", "discharge_id", unique=True, **_where("kind = 'review'")),
         # "Next call" reads these in (due_at, id) order and stops at the first free row: id is
         # in the index because a day's discharges share one deadline (thousands of ties).
         Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at", "id"),
@@ -54,6 +64,9 @@ class FollowupTask(db.Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN)
+    kind: Mapped[str] = mapped_column(String(12), default=TaskKind.MANDATORY, server_default="mandatory")
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("followup_plan.id", ondelete="CASCADE"))
+    plan_day: Mapped[int | None] = mapped_column(SmallInteger)  # T+N of the plan step
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -71,6 +84,7 @@ class FollowupTask(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     discharge: Mapped[Discharge] = relationship(back_populates="tasks")
+    plan: Mapped["FollowupPlan | None"] = relationship()  # noqa: F821
 
     @property
     def is_open(self) -> bool:

@@ -31,18 +31,16 @@ def table(hospital_ids_select, month: str, *, now: datetime, level: str = "hospi
     start, end = date_bounds(month)
     start_dt, end_dt = month_bounds(*parse_month(month))
     group = "hospital" if level == "hospital" else "county"
-    counts = R.rates(hospital_ids_select, start, end, group)
+    counts = R.rates(hospital_ids_select, start, end, group, now=now)
     sat = R.satisfaction(hospital_ids_select, start_dt, end_dt, group)
     ops = R.opinion_counts(hospital_ids_select, start_dt, end_dt, group)
     items = _open_items(hospital_ids_select, min(end_dt, now), level)
     rows = []
     for key, name, city_direct in _names(hospital_ids_select, level):
-        c = counts.get(key) or R.with_rates({f: 0 for f in R.COUNT_FIELDS})
+        c = counts.get(key) or R.empty()
         complaints = ops.get(key, {}).get(Sentiment.COMPLAINT.value, 0)
         rows.append({
-            "id": key, "name": name, "city_direct": city_direct, "discharges": c["discharges"], "eligible": c["eligible"],
-            "followed": c["followed"], "followup_rate": c["followup_rate"],
-            "on_time_rate": c["on_time_rate"], "lost": c["lost"],
+            **c, "id": key, "name": name, "city_direct": city_direct,
             "satisfaction": (sat.get(key) or {}).get("overall"), "sat_n": (sat.get(key) or {}).get("n", 0),
             "complaints": complaints,
             "complaints_per_1000": (complaints * 1000 / c["discharges"]) if c["discharges"] else None,

@@ -5,7 +5,9 @@ from urllib.parse import quote
 from flask import Response, render_template
 from flask_babel import gettext as _
 
-from ..core.labels import CATEGORY_LABELS, ITEM_STATUS_LABELS, SATISFACTION_LABELS, SENTIMENT_LABELS
+from ..core.labels import (CATEGORY_LABELS, ITEM_STATUS_LABELS, RATE_DEFINITIONS, RATE_LABELS, SATISFACTION_LABELS,
+                           SENTIMENT_LABELS)
+from . import rates as R
 from ..models.call import SATISFACTION_DIMENSIONS
 from .spreadsheet import Sheet, to_xlsx
 
@@ -19,19 +21,22 @@ def mean(x):
     return None if x is None else round(x, 2)
 
 
-RATE_COLUMNS = ("followup_rate", "on_time_rate", "ward_rate", "ward_on_time_rate",
-                "hospital_rate", "hospital_on_time_rate")
+def _rate_keys() -> list[str]:
+    counts, kinds, rate_names = R.columns()
+    return [*counts, *kinds, *rate_names, "ward_on_time_rate", "hospital_on_time_rate"]
 
 
 def rate_headers():
-    return [_("Discharges"), _("Deceased"), _("Eligible"), _("Followed up"), _("Lost to follow-up"),
-            _("Follow-up rate (%)"), _("On-time rate (%)"), _("Ward-level rate (%)"),
-            _("Ward-level on-time (%)"), _("Hospital-level rate (%)"), _("Hospital-level on-time (%)")]
+    return [str(RATE_LABELS[k]) for k in _rate_keys()]
 
 
 def rate_cells(r):
-    return [r["discharges"], r["deceased"], r["eligible"], r["followed"], r["lost"],
-            *[pct(r[c]) for c in RATE_COLUMNS]]
+    """The figures of one row; a snapshot stored before a figure existed shows it empty."""
+    return [pct(r.get(k)) if k.endswith("_rate") else r.get(k, "") for k in _rate_keys()]
+
+
+def definitions_sheet() -> Sheet:
+    return Sheet(_("Definitions"), [_("Definition")], [[str(d)] for d in RATE_DEFINITIONS], widths=[100])
 
 
 def summary_sheets(s: dict) -> list[Sheet]:
@@ -51,7 +56,11 @@ def summary_sheets(s: dict) -> list[Sheet]:
             [_("Closed this month"), led["closed"]],
         ], widths=[28, 30]),
         Sheet(_("Wards"), [_("Department"), *rate_headers()],
-              [[r["ward"], *rate_cells(r)] for r in s["wards"]], widths=[16] + [12] * 11),
+              [[r["ward"], *rate_cells(r)] for r in s["wards"]], widths=[16] + [12] * len(rate_headers())),
+        Sheet(_("Plans"), [_("Follow-up plan"), *rate_headers()],
+              [[r["plan"] or _("Review reminders"), *rate_cells(r)] for r in s.get("plans", [])],
+              widths=[20] + [12] * len(rate_headers())),
+        definitions_sheet(),
         Sheet(_("Satisfaction"), [_("Month"), _("Records"), *dims],
               [[m, n, *[mean(sat["series"][d][i]) for d in SATISFACTION_DIMENSIONS]]
                for i, (m, n) in enumerate(zip(sat["months"], sat["n"]))]),
@@ -89,18 +98,18 @@ def summary_pdf(s: dict) -> bytes:
 
 def commission_sheet(rows: list[dict], level: str) -> Sheet:
     return Sheet(_("Monthly evaluation"),
-                 [_("Rank"), _("Hospital") if level == "hospital" else _("County"), _("Discharges"),
-                  _("Eligible"), _("Follow-up rate (%)"), _("On-time rate (%)"), _("Satisfaction"),
-                  _("Complaints"), _("Complaints per 1,000 discharges"), _("Open ledger items")],
-                 [[r["rank"], r["name"], r["discharges"], r["eligible"], pct(r["followup_rate"]),
-                   pct(r["on_time_rate"]), mean(r["satisfaction"]), r["complaints"],
+                 [_("Rank"), _("Hospital") if level == "hospital" else _("County"), *rate_headers(),
+                  _("Satisfaction"), _("Complaints"), _("Complaints per 1,000 discharges"), _("Open ledger items")],
+                 [[r["rank"], r["name"], *rate_cells(r), mean(r["satisfaction"]), r["complaints"],
                    mean(r["complaints_per_1000"]), r["open_items"]] for r in rows],
-                 widths=[6, 24] + [12] * 8)
+                 widths=[6, 24] + [12] * (len(rate_headers()) + 4))
 
 
 def template_helpers() -> dict:
     """What the summary templates (page and PDF) need besides the data."""
-    return {"pct": pct, "mean": mean, "category_labels": CATEGORY_LABELS,
+    counts, kinds, rate_names = R.columns()
+    return {"pct": pct, "mean": mean, "category_labels": CATEGORY_LABELS, "rate_labels": RATE_LABELS,
+            "rate_counts": counts, "rate_kinds": kinds, "rate_names": rate_names, "rate_definitions": RATE_DEFINITIONS,
             "sentiment_labels": SENTIMENT_LABELS, "item_status_labels": ITEM_STATUS_LABELS,
             "sat_labels": SATISFACTION_LABELS, "dims": SATISFACTION_DIMENSIONS}
 

@@ -15,6 +15,7 @@ from ..rectification.ledger import open_as_of, status_as_of
 from ..models import Hospital, Ward
 from ..models.call import SATISFACTION_DIMENSIONS
 from ..models.opinion import Category, Opinion, RectificationItem, Sentiment
+from ..models.plan import FollowupPlan
 from ..models.report import MonthlySummary
 from . import rates as R
 
@@ -42,9 +43,13 @@ def shift(month: str, n: int) -> str:
     return month_str(k // 12, k % 12 + 1)
 
 
-def previous_month(now: datetime) -> str:
+def current_month(now: datetime) -> str:
     t = local(now)
-    return shift(month_str(t.year, t.month), -1)
+    return month_str(t.year, t.month)
+
+
+def previous_month(now: datetime) -> str:
+    return shift(current_month(now), -1)
 
 
 def date_bounds(month: str) -> tuple[date, date]:
@@ -64,7 +69,7 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
     start_dt, end_dt = month_bounds(y, m)
     start, end = date_bounds(month)
     wards = {w.id: w for w in db.session.scalars(select(Ward).where(Ward.hospital_id == hospital_id))}
-    ward_rows = R.rates(_one(hospital_id), start, end, "ward")
+    ward_rows = R.rates(_one(hospital_id), start, end, "ward", now=now)
     sat_by_ward = R.satisfaction(_one(hospital_id), start_dt, end_dt, "ward")
     data = {
         "hospital": {"id": hospital.id, "name": hospital.name}, "month": month,
@@ -72,6 +77,7 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
         "totals": R.total(ward_rows),
         "wards": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                   for wid, row in sorted(ward_rows.items(), key=lambda kv: _name(wards, kv[0]))],
+        "plans": _plans(hospital_id, start, end, now),
         "satisfaction": _trend(hospital_id, month),
         "satisfaction_by_ward": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                                  for wid, row in sorted(sat_by_ward.items(), key=lambda kv: _name(wards, kv[0]))],
@@ -82,6 +88,15 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
         data["complaints"] = _opinion_list(hospital_id, start_dt, end_dt, Sentiment.COMPLAINT, wards)
         data["praise"] = _opinion_list(hospital_id, start_dt, end_dt, Sentiment.PRAISE, wards)
     return data
+
+
+def _plans(hospital_id: int, start: date, end: date, now: datetime) -> list[dict]:
+    """Rates per follow-up plan (and review reminders), beside the mandatory calls' rates."""
+    rows = R.plan_rates(_one(hospital_id), start, end, now=now)
+    names = dict(db.session.execute(select(FollowupPlan.id, FollowupPlan.name).where(
+        FollowupPlan.id.in_([k for k in rows if isinstance(k, int)]))).all())
+    return [{"plan_id": k if isinstance(k, int) else None, "plan": names.get(k, ""), "review": k == "review", **row}
+            for k, row in sorted(rows.items(), key=lambda kv: (not isinstance(kv[0], int), str(names.get(kv[0], kv[0]))))]
 
 
 def _name(wards, wid):

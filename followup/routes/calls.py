@@ -2,7 +2,6 @@
 attempt buttons and follow-up form (htmx partials: no full reloads while on a call)."""
 from datetime import timedelta
 
-import phonenumbers
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,6 +19,7 @@ from ..extensions import db
 from ..models import Role, TaskStatus, Ward
 from ..schemas.calls import queue_rows
 from ..schemas.discharge import dump_discharge
+from ..plans import library
 from ..schemas.followup_forms import AttemptForm, flat_errors, from_form
 from . import nav
 
@@ -162,21 +162,14 @@ def _vocabulary():
             "condition_labels": vocabulary.CONDITION_LABELS, "guidance_labels": vocabulary.GUIDANCE_LABELS,
             "guidance_choices": vocabulary.GUIDANCE_CHOICES, "satisfaction_labels": vocabulary.SATISFACTION_LABELS,
             "score_labels": vocabulary.SCORE_LABELS, "sentiment_labels": vocabulary.SENTIMENT_LABELS,
-            "category_labels": vocabulary.CATEGORY_LABELS}
+            "category_labels": vocabulary.CATEGORY_LABELS, "respondent_labels": vocabulary.RESPONDENT_LABELS,
+            "plan_field_labels": library.FIELDS, "symptom_labels": library.SYMPTOMS, "wound_labels": library.WOUND_STATES,
+            "vitals": library.VITALS}
 
 
 @bp.app_template_filter("mask_name")
 def _mask_name(name):
     return mask_name(name)
-
-
-@bp.app_template_filter("phone_display")
-def _phone_display(e164):
-    """+8613812345678 → 138 1234 5678, as a nurse reads it off the screen (the tel: link keeps E.164)."""
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(e164, "CN"), phonenumbers.PhoneNumberFormat.NATIONAL)
-    except phonenumbers.NumberParseException:
-        return e164
 
 
 @bp.app_template_filter("call_by")

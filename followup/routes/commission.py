@@ -40,7 +40,7 @@ def index():
     month, level, sort, rows = _table()
     return render_template("commission/index.html", rows=rows, month=month, level=level, sort=sort,
                            prev_month=monthly.shift(month, -1), next_month=monthly.shift(month, 1),
-                           metrics=commission.METRICS, pct=exports.pct, mean=exports.mean)
+                           metrics=commission.METRICS, **exports.template_helpers())
 
 
 @bp.route("/export.xlsx")

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from ..calls import readback
 from ..core import audit
 from ..core.access import (HOSPITAL_RECORD_ROLES, blueprint_only_for, discharge_filter, get_discharge_or_404,
                       may_reveal_contact)
@@ -60,10 +61,12 @@ def _date_arg(name):
 @login_required
 def show(discharge_id):
     d = get_discharge_or_404(current_user, discharge_id)
-    audit.record("discharge.view", object_type="discharge", object_id=d.id)
+    page = readback.discharge_page(current_user, d)
+    audit.record("discharge.view", object_type="discharge", object_id=d.id,
+                 detail={"calls_read_back": sum(1 for c in page["calls"] if c["detail"])})
     db.session.commit()
     return render_template("discharges/show.html", d=dump_discharge(d, current_user),
-                           can_reveal=may_reveal_contact(current_user))
+                           can_reveal=may_reveal_contact(current_user), **page)
 
 
 @bp.route("/<int:discharge_id>/contact", methods=["POST"])

@@ -40,7 +40,8 @@ def _hospital_and_month():
     if hospital_id is None:
         abort(404)
     hospital = get_summary_hospital_or_404(current_user, hospital_id)
-    return hospital, args["month"] or monthly.previous_month(utcnow())
+    # QA works on the month in progress; finished months are one click back.
+    return hospital, args["month"] or monthly.current_month(utcnow())
 
 
 def _summary():
@@ -70,6 +71,7 @@ def summary():
     return render_template("qa/summary.html", s=data, hospital=hospital, month=month, hospitals=hospitals,
                            snapshots=snapshots, chart_json=json.dumps(chart, ensure_ascii=False),
                            prev_month=monthly.shift(month, -1), next_month=monthly.shift(month, 1),
+                           to_date=month == monthly.current_month(utcnow()),
                            **exports.template_helpers())
 
 
@@ -128,7 +130,7 @@ def opinions():
     if not may_read_opinions(current_user):
         abort(404)
     args = load_or_400(ReportFilter(), request.args)
-    month = args["month"] or monthly.previous_month(utcnow())
+    month = args["month"] or monthly.current_month(utcnow())
     start, end = month_bounds(*monthly.parse_month(month))
     q = select(Opinion).where(opinion_filter(current_user), Opinion.recorded_at >= start, Opinion.recorded_at < end)
     if args["sentiment"]:

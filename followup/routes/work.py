@@ -1,12 +1,12 @@
 """Progress of long work asked for on a page (a draw, an export of a large month): the page that
 polls, the polled fragment, and the finished file. Only the person who asked sees any of it."""
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..core import audit, work
 from ..extensions import db
 from ..reports.exports import download
-from ..sampling.background import is_sample_result
+from ..sampling.background import drawn_message, is_sample_result
 
 bp = Blueprint("work", __name__, url_prefix="/work")
 
@@ -16,6 +16,7 @@ bp = Blueprint("work", __name__, url_prefix="/work")
 def show(work_id):
     w = work.get_own_or_404(current_user, work_id)
     if is_sample_result(w):  # a finished draw is its sample's page
+        flash(drawn_message(w))
         return redirect(url_for("sampling.show", sample_id=w.result_sample_id))
     return render_template("work/show.html", **work.page_data(w))
 

@@ -62,3 +62,10 @@ def run_draw(work_id: int, *, now) -> None:
 
 def is_sample_result(work: WorkRequest) -> bool:
     return work.kind == KIND and work.status == WorkStatus.DONE and work.result_sample_id is not None
+
+
+def drawn_message(work: WorkRequest) -> str:
+    """What the auditor is told on arriving at the sample drawn for her."""
+    from ..models.sample import AuditSample
+    sample = db.session.get(AuditSample, work.result_sample_id)
+    return _("Sample drawn: %(n)s of %(N)s discharges.", n=sample.sample_size, N=sample.population_size)

@@ -90,3 +90,18 @@ EXPORT_COLUMNS = [
     ("Satisfaction (hospital)", lambda r: r.sat_hospital), ("Satisfaction (auditor)", lambda r: r.sat_auditor),
     ("Satisfaction gap", lambda r: r.satisfaction_gap),
 ]
+
+
+def suspect_records(sample_id: int, scope) -> list[R]:
+    """The sampled patients whose hospital record the auditor's call contradicts (suspected false
+    record, lost but reachable), hospital by hospital: the names behind the report's totals.
+    `scope` is the caller's sampled-record filter, so an auditor sees only her region's."""
+    from sqlalchemy.orm import selectinload
+    from ..models import Discharge
+    return db.session.scalars(
+        select(R).where(R.sample_id == sample_id, scope,
+                        R.classification.in_([C.SUSPECTED_FALSE.value, C.LOST_BUT_REACHABLE.value]))
+        .options(selectinload(R.hospital),
+                 selectinload(R.discharge).selectinload(Discharge.patient),
+                 selectinload(R.discharge).selectinload(Discharge.ward))
+        .order_by(R.hospital_id, R.position)).all()

@@ -98,3 +98,14 @@ def test_red_flag_stays_up_for_the_wards_nurses_until_acknowledged(world, db, as
     db.session.expire_all()
     assert alerts.open_alerts(world.nurse) == []
     assert db.session.get(RedFlagAlert, alert.id).ack_note == "已告知王建国医生"
+
+
+def test_the_script_says_the_discharge_date_as_it_is_spoken():
+    from datetime import date
+    from types import SimpleNamespace
+    from followup.calls.scripts import values_for
+    d = SimpleNamespace(patient=SimpleNamespace(name="张林"), discharge_date=date(2026, 11, 3),
+                        ward=SimpleNamespace(name="心内科"), attending_doctor="王建国")
+    task = SimpleNamespace(discharge=d)
+    assert values_for(task, locale="zh_Hans_CN")["discharge_date"] == "11月3日"
+    assert values_for(task, locale="en")["discharge_date"] == "Nov 3"

@@ -70,8 +70,13 @@ def ids_for(world) -> dict:
     from followup.extensions import db
     from sqlalchemy import select
     task = db.session.scalar(select(FollowupTask).where(FollowupTask.discharge_id == d.id))
+    from followup.models.plan import FollowupPlan
+    plan = FollowupPlan(hospital_id=world.hospital_a.id, name=XSS_PAYLOADS[0][:40] + "心衰", icd_prefix="I50", days=[3, 30],
+                        deadline_days=2, fields=["symptoms", "free_text"], script=XSS_PAYLOADS[7])
+    db.session.add(plan)
+    db.session.commit()
     return {"discharge_id": d.id, "task_id": task.id, "user_id": world.nurse.id, "ward_id": world.cardiology.id,
-            "hospital_id": world.hospital_a.id, "id": d.id}
+            "hospital_id": world.hospital_a.id, "id": d.id, "plan_id": plan.id}
 
 
 def is_denied(resp) -> bool:

@@ -50,7 +50,10 @@ ALLOW: dict[str, frozenset] = {
     "api_calls.assign": CALLERS, "api_calls.record_attempt": CALLERS, "api_calls.claim": CALLERS,
     "api_calls.release": CALLERS,
     "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
-    "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
+    # a discharge's calls read back (issue 13): the roles that open discharge records
+    "api_records.discharge_calls": HOSPITAL_PATIENT_ROLES,
+    # follow-up plans (issue 13): the hospital admin defines them
+    "plans.index": {Role.HOSPITAL_ADMIN}, "plans.switch": {Role.HOSPITAL_ADMIN},
     # imports (issue 4)
     "imports.index": {Role.HOSPITAL_ADMIN}, "imports.show": {Role.HOSPITAL_ADMIN},
     "imports.progress": {Role.HOSPITAL_ADMIN}, "imports.rejected_csv": {Role.HOSPITAL_ADMIN},
