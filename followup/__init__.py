@@ -87,7 +87,9 @@ def _sqlite_pragmas(app, db):
 
 def _select_locale():
     """A user's explicit choice wins; otherwise Chinese unless the browser prefers English."""
-    from flask import current_app
+    from flask import current_app, has_request_context
+    if not has_request_context():  # CLI and jobs: the default (Chinese)
+        return None
     choice = session.get("lang")
     if choice in current_app.config["LANGUAGES"]:
         return choice

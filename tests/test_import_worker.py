@@ -144,3 +144,41 @@ def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
     assert progress(db, batch.id).rows_done == 0
 
+
+
+def test_a_real_worker_ends_an_unreadable_file_failed_with_its_reason_and_a_re_upload_runs_again(
+        make_app, database_url, redis_url, db):
+    """Issue 17 item 1 through rq: the job used to raise, the batch stayed "running" with its lease,
+    the outbox retried five times into "held by another run", and a re-upload mapped to it."""
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+    from followup.jobs import QUEUE_IMPORTS
+    from followup.models import OutboxJob
+    from tests.test_import_faults import HUGE_LINE
+    app = make_app(REDIS_URL=redis_url)
+    with app.app_context():
+        from tests.conftest import World
+        w = World()
+        data = csv_bytes([row(), HUGE_LINE])
+        batch, _ = receive_bytes(w.hospital_a, data, source=None, channel="api", now=utcnow())
+        db.session.commit()
+        dispatch_batch(batch)
+        run = worker(database_url, redis_url, "--burst")
+        assert run.wait(timeout=120) == 0, run.stderr.read().decode()[-2000:]
+        db.session.expire_all()
+        b = db.session.get(ImportBatch, batch.id)
+        assert (b.status, b.lease_owner) == ("failed", None) and "超过 4 MB" in b.error_text
+        job = db.session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == f"import:{batch.id}"))
+        assert (job.state, job.attempts) == ("done", 1)
+        queue = Queue(QUEUE_IMPORTS, connection=Redis.from_url(redis_url))
+        assert len(StartedJobRegistry(queue=queue)) == 0 and len(FailedJobRegistry(queue=queue)) == 0
+        again, created = receive_bytes(w.hospital_a, data, source=None, channel="api", now=utcnow())
+        db.session.commit()
+        assert created and again.id != batch.id
+        dispatch_batch(again)
+        run = worker(database_url, redis_url, "--burst")
+        assert run.wait(timeout=120) == 0, run.stderr.read().decode()[-2000:]
+        db.session.expire_all()
+        assert db.session.get(ImportBatch, again.id).status == "failed"
+        assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0

@@ -39,7 +39,8 @@ def _claim_values(user: User, now: datetime) -> dict:
 
 
 def _claimable():
-    return FollowupTask.status == TaskStatus.OPEN
+    # A task waiting for a phone or a 离院方式 (FollowupTask.needs_data) is due, never callable.
+    return (FollowupTask.status == TaskStatus.OPEN) & FollowupTask.needs_data.is_(None)
 
 
 def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
@@ -97,6 +98,8 @@ def claim_task(user: User, task_id: int, now: datetime) -> FollowupTask:
         return task
     if not task.is_open:
         raise Conflict(f"task is {task.status}", status_now=task.status)
+    if task.needs_data:
+        raise Conflict("task needs data before it can be called", status_now=task.status)
     when = policy.callable_at(task, now, pol)
     if when > now:
         raise Conflict("task is not callable yet", callable_at=when.isoformat())
@@ -145,6 +148,8 @@ def assign_task(head: User, task: FollowupTask, caller: User | None, now: dateti
         raise NotFound("task not found")
     if not task.is_open:
         raise Conflict(f"task is {task.status}", status_now=task.status)
+    if task.needs_data:
+        raise Conflict("task needs data before it can be called", status_now=task.status)
     if caller is not None:
         visible = db.session.scalar(select(FollowupTask.id).where(FollowupTask.id == task.id, task_filter(caller)))
         if not caller.active or caller.role_enum not in CALLER_ROLES or not visible:

@@ -53,7 +53,7 @@ def import_file(path, code, fmt):
     if already_done:  # same file again: this run did nothing
         counts.update(inserted=0, updated=0, repeat_of_batch=batch_id)
     if batch.error:
-        counts["error"] = batch.error
+        counts["error"] = batch.error_text  # in the default locale (Chinese)
     click.echo(json.dumps(counts, ensure_ascii=False))
     if batch.status != BatchStatus.COMPLETED:
         raise SystemExit(1)
@@ -105,3 +105,23 @@ def import_mapping(code, header, field):
         raise click.ClickException(f"{exc}; fields: {', '.join(FIELDS)}") from None
     db.session.commit()
     click.echo(f"{header} → {field}")
+
+
+@followup_cli.command("import-code")
+@click.option("--hospital", "code", required=True, help="Hospital code.")
+@click.argument("field", type=click.Choice(["disposition"]))
+@click.argument("source_code")
+@click.argument("ours")
+def import_code(code, field, source_code, ours):
+    """The hospital's own SOURCE_CODE for FIELD means OURS (e.g. disposition 07 2: its HIS's 07 is
+    离院方式 2 医嘱转院), read before the standard tables from the next import on."""
+    from ..core import audit
+    from ..imports.batches import set_code_map
+    try:
+        row = set_code_map(_hospital(code), field, source_code, ours)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit.record("import.code_map_set", object_type="hospital_code_map", object_id=row.id,
+                 detail={"field": field, "source_code": row.source_code, "code": ours})
+    db.session.commit()
+    click.echo(f"{field}: {row.source_code} → {ours}")

@@ -109,6 +109,9 @@ def mask_phone(e164: str | None) -> str:
     """+8613812345678 → 138****5678; landlines keep the area code and last 2 digits."""
     if not e164:
         return ""
+    e164, _sep, extension = e164.partition(";ext=")  # an extension is kept as it is (not personal)
+    if extension:
+        return f"{mask_phone(e164)} 转{extension}"
     digits = e164[3:] if e164.startswith("+86") else e164.lstrip("+")
     if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"

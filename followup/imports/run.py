@@ -20,14 +20,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import psycopg
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import select, update
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..core import audit
-from .batches import column_mapping, drop_payload, payload_file
+from .batches import code_maps, column_mapping, drop_payload, payload_file
 from ..core.clock import utcnow
 from ..extensions import db
 from ..core.crypto import Keys, keys_of
-from .errors import FileError
+from .errors import N_, FileError, Reason
 from .prepare import ChunkPreparer
 from .sources import open_source
 from ..models import Hospital
@@ -35,6 +40,14 @@ from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
 from .write import ChunkWriter, Wards
 
 log = logging.getLogger(__name__)
+
+# Errors of the machinery, not of the file: the run is retried (and resumes), the batch not failed.
+# rq's job timeout too: the retry resumes where the timed-out run stopped.
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, psycopg.OperationalError, psycopg.InterfaceError,
+             RedisConnectionError, RedisTimeoutError, JobTimeoutException)
+TOO_MANY_ROWS = N_("more than %(max)s rows; split the file")
+UNEXPECTED = N_("the import stopped on an unexpected error (%(detail)s); rows committed so far are kept. "
+                "Send the file again; if it fails again, tell the system administrator")
 
 
 @dataclass(frozen=True)
@@ -78,24 +91,36 @@ def run_batch(batch_id: int, settings: ImportSettings, now: datetime | None = No
     if not took:
         log.info("import batch %s is being run elsewhere; this run is a no-op", batch_id)
         return "busy"
+    try:
+        return _open_and_run(batch_id, owner, lease, now, settings)
+    except FileError as exc:
+        return _fail(batch_id, owner, exc.reason)
+    except TRANSIENT as exc:
+        # The database or Redis went away: the batch is not at fault. Let the lease go (if we
+        # can) and let the job's retry resume at the cursor.
+        _release(batch_id, owner)
+        log.warning("import batch %s interrupted by %s; the retry resumes it", batch_id, type(exc).__name__)
+        raise
+    except Exception as exc:  # noqa: BLE001 — any other error fails the batch, never leaves it running
+        log.exception("import batch %s failed on an unexpected error", batch_id)
+        return _fail(batch_id, owner, Reason(UNEXPECTED, detail=type(exc).__name__))
+
+
+def _open_and_run(batch_id, owner, lease, now, settings: ImportSettings) -> str:
     batch = db.session.get(ImportBatch, batch_id)
     hospital = db.session.get(Hospital, batch.hospital_id)
-    payload = payload_file(batch_id)
-    try:
-        source = open_source(batch.source, payload, batch.filename, column_mapping(hospital.id))
-        if source.estimated_rows > settings.max_rows:
-            raise FileError(f"more than {settings.max_rows} rows; split the file")
-    except FileError as exc:
-        payload.close()
-        return _fail(batch_id, owner, str(exc))
-    db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id)
-                       .values(rows_estimated=source.estimated_rows))
-    db.session.commit()
-    try:
-        return _run(batch, hospital, source, owner, lease, now, settings)
-    finally:
-        source.close()
-        payload.close()
+    with payload_file(batch_id) as payload:
+        source = open_source(batch.source, payload, batch.filename, column_mapping(hospital.id),
+                             codes=code_maps(hospital.id))
+        try:
+            if source.estimated_rows > settings.max_rows:
+                raise FileError(TOO_MANY_ROWS, max=settings.max_rows)
+            db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id)
+                               .values(rows_estimated=source.estimated_rows))
+            db.session.commit()
+            return _run(batch, hospital, source, owner, lease, now, settings)
+        finally:
+            source.close()
 
 
 def _run(batch, hospital, source, owner, lease, now, settings: ImportSettings) -> str:
@@ -119,6 +144,8 @@ def _run(batch, hospital, source, owner, lease, now, settings: ImportSettings) -
         try:
             for row_no, payload in source.rows(skip=cursor):
                 cursor += 1
+                if cursor > settings.max_rows:  # the estimate can be wrong (an xlsx's stated dimension)
+                    raise FileError(TOO_MANY_ROWS, max=settings.max_rows)
                 if payload is None:
                     continue  # a blank line is not a row
                 read += 1
@@ -278,16 +305,37 @@ class _WriterThread:
                 continue
 
 
-def _fail(batch_id: int, owner: str, reason: str) -> str:
+def _fail(batch_id: int, owner: str | None, reason: Reason) -> str:
+    """The batch ends failed with its reason, lease released, payload dropped. `owner` None:
+    whoever holds it (the job gave up)."""
+    db.session.rollback()
     t = utcnow()
-    db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.lease_owner == owner)
-                       .values(status=BatchStatus.FAILED, error=reason[:2000], finished_at=t,
-                               lease_owner=None, lease_until=None))
+    held = ImportBatch.lease_owner == owner if owner else ImportBatch.status != BatchStatus.COMPLETED
+    if not db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, held).values(
+            status=BatchStatus.FAILED, error=str(reason)[:2000], error_reason=reason.as_dict(),
+            finished_at=t, lease_owner=None, lease_until=None)).rowcount:
+        db.session.rollback()
+        return "lost"
     drop_payload(batch_id)
     audit.record("import.failed", object_type="import_batch", object_id=batch_id)
     db.session.commit()
     log.warning("import batch %s failed: %s", batch_id, reason)
     return "failed"
+
+
+def _release(batch_id: int, owner: str) -> None:
+    try:
+        db.session.rollback()
+        db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id, ImportBatch.lease_owner == owner)
+                           .values(lease_owner=None, lease_until=None))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 — still down: the lease expires by itself
+        db.session.rollback()
+
+
+def fail_batch(batch_id: int, reason: Reason) -> str:
+    """For the job when it gives up: the batch ends failed, whoever last held it."""
+    return _fail(batch_id, None, reason)
 
 
 def rejected_rows(batch_id: int):

@@ -77,6 +77,9 @@ class FollowupTask(db.Model):
     # Set once by the deadline watch when the task comes within the at-risk window.
     at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    # What the ward must complete before anyone can call: 'phone', 'disposition' or both
+    # ('phone,disposition'); NULL = complete. Such a task is due and counted, never callable.
+    needs_data: Mapped[str | None] = mapped_column(String(24))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -89,6 +92,10 @@ class FollowupTask(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def missing(self) -> list[str]:
+        return self.needs_data.split(",") if self.needs_data else []
 
     def overdue(self, now: datetime) -> bool:
         return self.is_open and now >= self.due_at

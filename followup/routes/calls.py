@@ -195,6 +195,8 @@ _CALL_ERRORS = {
     "task is being called by someone else": _l("Someone else is calling this patient."),
     "task is not callable yet": _l("This patient is not due for a call yet."),
     "already acknowledged": _l("Someone has already acknowledged this red flag."),
+    "task needs data before it can be called": _l("This patient has no valid phone number or no discharge "
+                                                  "disposition yet: complete it under Missing data first."),
 }
 _CALL_FIELDS = {"callback_at": _l("Choose a call-back time in the future, within the allowed days."),
                 "ack_note": _l("Say which doctor was told (at most 500 characters).")}

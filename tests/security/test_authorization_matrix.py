@@ -43,6 +43,7 @@ ALLOW: dict[str, frozenset] = {
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
     "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
     "board.index": CALLERS, "board.assign": CALLERS,
+    "needs_data.index": {Role.NURSE}, "needs_data.complete": {Role.NURSE},  # issue 17: stays to complete
     "scripts.index": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN}, "scripts.edit": {Role.QA, Role.HOSPITAL_ADMIN},
     "scripts.preview": {Role.QA, Role.HOSPITAL_ADMIN},
     "api_calls.next_call": CALLERS, "api_calls.queue": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN},
