@@ -1,6 +1,7 @@
 """The commission's monthly evaluation table for county and city auditors: figures of the
 hospitals (and counties, for the city) in their region, sortable, ranked, exportable."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -9,8 +10,9 @@ from ..core.access import summary_hospital_ids
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Role
-from ..reports import commission, exports, monthly, scoring
-from ..reports.spreadsheet import XLSX_MIMETYPE, to_xlsx
+from .. import jobs
+from ..reports import background, commission, exports, monthly, scoring
+from ..reports.spreadsheet import XLSX_MIMETYPE
 from ..schemas.ledger import ReportFilter, load_or_400
 from ..schemas.notifications import MonthFilter, WeightsIn
 from . import nav
@@ -20,15 +22,19 @@ nav("commission.index", "Monthly evaluation", [Role.COUNTY_AUDITOR, Role.CITY_AU
 nav("commission.score", "Composite score and notice", [Role.COUNTY_AUDITOR, Role.CITY_AUDITOR], order=44)
 
 
-def _table():
+def _args():
     if current_user.role_enum not in (Role.COUNTY_AUDITOR, Role.CITY_AUDITOR):
         abort(404)
     args = load_or_400(ReportFilter(), request.args)
     month = args["month"] or monthly.previous_month(utcnow())
     level = args["level"] if current_user.role_enum == Role.CITY_AUDITOR else "hospital"
-    rows = commission.table(summary_hospital_ids(current_user), month, now=utcnow(), level=level,
-                            sort=args["sort"])
-    return month, level, args["sort"], rows
+    return month, level, args["sort"]
+
+
+def _table():
+    month, level, sort = _args()
+    rows = commission.table(summary_hospital_ids(current_user), month, now=utcnow(), level=level, sort=sort)
+    return month, level, sort, rows
 
 
 @bp.route("/")
@@ -43,12 +49,18 @@ def index():
 @bp.route("/export.xlsx")
 @login_required
 def export():
-    month, level, _sort, rows = _table()
+    month, level, sort = _args()
+    if background.discharges_in(summary_hospital_ids(current_user), month) > current_app.config[
+            "EXPORT_INLINE_MAX_DISCHARGES"]:
+        w = background.request_commission_export(current_user, month, level, sort, locale=str(get_locale()))
+        db.session.commit()
+        jobs.dispatch([w.outbox_id])
+        return redirect(url_for("work.show", work_id=w.id))
     audit.record("commission.export", object_type="region", object_id=current_user.region_id,
                  detail={"month": month, "level": level})
     db.session.commit()
-    return exports.download(to_xlsx([exports.commission_sheet(rows, level)]), XLSX_MIMETYPE,
-                     f"{_('Monthly evaluation')}-{month}.xlsx")
+    name, body = background.commission_file(_table()[3], month, level)
+    return exports.download(body, XLSX_MIMETYPE, name)
 
 
 def _figures():

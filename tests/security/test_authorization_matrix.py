@@ -98,6 +98,8 @@ ALLOW: dict[str, frozenset] = {
     "quality.review": {Role.QA}, "quality.reveal_contact": {Role.QA},
     "escalation.settings": {Role.QA, Role.HOSPITAL_ADMIN},
     "commission.score": AUDITORS, "commission.notice": AUDITORS, "commission.weights": {Role.CITY_AUDITOR},
+    # long work (draws, large exports): each row is its creator's only (tests/qa/test_export_jobs.py)
+    "work.show": EVERYONE, "work.progress": EVERYONE, "work.download_result": EVERYONE,
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]
