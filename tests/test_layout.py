@@ -15,7 +15,6 @@ LONG_HANDLERS_STILL_ALLOWED = {
     "imports.py:rejected_csv",
     "ledger.py:index",
     "ledger.py:take_step",
-    "api_imports.py:post_hl7",
 }
 # Packages whose rules take their settings as arguments: no current_app below the routes, jobs and CLI.
 SETTINGS_AS_ARGUMENTS = ["calls", "imports", "patients", "reports", "sampling", "core/crypto.py"]

@@ -28,6 +28,20 @@ def init_templating(app):
             return jsonify({"code": 404, "status": "Not Found"}), 404
         return render_template("errors/404.html"), 404
 
+    @app.errorhandler(405)
+    def _method_not_allowed(err):
+        """RFC 9110: a 405 names the methods the resource does support (`Allow`)."""
+        from flask import jsonify
+        allow = ", ".join(sorted(err.valid_methods or []))
+        if request.path.startswith("/api/"):
+            resp = jsonify({"code": 405, "status": "Method Not Allowed"})
+        else:
+            resp = app.make_response(("Method Not Allowed", 405, {"Content-Type": "text/plain; charset=utf-8"}))
+        resp.status_code = 405
+        if allow:
+            resp.headers["Allow"] = allow
+        return resp
+
     @app.errorhandler(413)
     def _too_large(_err):
         """An upload over MAX_CONTENT_LENGTH: refused before it is read, with a plain answer."""

@@ -5,8 +5,8 @@ from urllib.parse import quote
 from flask import Response, render_template
 from flask_babel import gettext as _
 
-from ..core.labels import (CATEGORY_LABELS, ITEM_STATUS_LABELS, RATE_DEFINITIONS, RATE_LABELS, SATISFACTION_LABELS,
-                           SENTIMENT_LABELS)
+from ..core.labels import (CATEGORY_LABELS, ITEM_STATUS_LABELS, OPINION_SOURCE_LABELS, RATE_DEFINITIONS,
+                           RATE_LABELS, SATISFACTION_LABELS, SENTIMENT_LABELS)
 from . import rates as R
 from ..models.call import SATISFACTION_DIMENSIONS
 from .spreadsheet import Sheet, to_xlsx
@@ -111,7 +111,8 @@ def template_helpers() -> dict:
     return {"pct": pct, "mean": mean, "category_labels": CATEGORY_LABELS, "rate_labels": RATE_LABELS,
             "rate_counts": counts, "rate_kinds": kinds, "rate_names": rate_names, "rate_definitions": RATE_DEFINITIONS,
             "sentiment_labels": SENTIMENT_LABELS, "item_status_labels": ITEM_STATUS_LABELS,
-            "sat_labels": SATISFACTION_LABELS, "dims": SATISFACTION_DIMENSIONS}
+            "sat_labels": SATISFACTION_LABELS, "dims": SATISFACTION_DIMENSIONS,
+            "opinion_source_labels": OPINION_SOURCE_LABELS}
 
 
 def download(body: bytes, mimetype: str, filename: str) -> Response:

@@ -148,7 +148,7 @@ def _opinion_list(hospital_id, start_dt, end_dt, sentiment, wards) -> list[dict]
                                                     Opinion.sentiment == sentiment)
                               .order_by(Opinion.recorded_at, Opinion.id)).all()
     return [{"id": o.id, "recorded_at": local(o.recorded_at).strftime("%Y-%m-%d %H:%M"),
-             "ward": _name(wards, o.ward_id), "category": o.category, "text": o.text,
+             "ward": _name(wards, o.ward_id), "category": o.category, "text": o.text, "source": o.source,
              "item_status": items.get(o.id)} for o in rows]
 
 

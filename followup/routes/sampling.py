@@ -28,6 +28,7 @@ from ..sampling.population import PeriodError
 from ..sampling.report import EXPORT_COLUMNS
 from ..sampling.verify import check_sample
 from ..schemas.sampling import AUDIT_OUTCOMES, AttemptForm, DrawForm, form_data
+from ..rectification.findings import finding_for_record
 from . import nav
 
 bp = Blueprint("sampling", __name__, url_prefix="/sampling")
@@ -136,7 +137,8 @@ def call(sample_id, record_id):
 
 def _render_call(record, form, errors):
     return render_template("sampling/call.html", record=record, d=record.discharge, form=form, errors=errors,
-                           outcomes=AUDIT_OUTCOMES, next_id=pages.next_record_id(record, current_user))
+                           outcomes=AUDIT_OUTCOMES, next_id=pages.next_record_id(record, current_user),
+                           finding=finding_for_record(record.id))
 
 
 @bp.route("/<int:sample_id>/records/<int:record_id>/attempt", methods=["POST"])

@@ -75,8 +75,15 @@ def ids_for(world) -> dict:
                         deadline_days=2, fields=["symptoms", "free_text"], script=XSS_PAYLOADS[7])
     db.session.add(plan)
     db.session.commit()
+    from followup.models.department import DepartmentFeedback
+    from followup.models.opinion import RectificationItem
+    item_id = db.session.scalar(select(RectificationItem.id).where(
+        RectificationItem.hospital_id == world.hospital_a.id, RectificationItem.ward_id == world.cardiology.id).limit(1))
+    feedback_id = db.session.scalar(select(DepartmentFeedback.id).where(
+        DepartmentFeedback.ward_id == world.cardiology.id).limit(1))
     return {"discharge_id": d.id, "task_id": task.id, "user_id": world.nurse.id, "ward_id": world.cardiology.id,
-            "hospital_id": world.hospital_a.id, "id": d.id, "plan_id": plan.id}
+            "hospital_id": world.hospital_a.id, "id": d.id, "plan_id": plan.id, "item_id": item_id or 1,
+            "feedback_id": feedback_id or 1}
 
 
 def is_denied(resp) -> bool:
