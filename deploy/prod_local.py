@@ -84,9 +84,7 @@ def _pids(folder: str) -> dict:
     if not os.path.exists(path):
         return {}
     with open(path) as fh:
-        keys = json.load(fh)
-    keys.setdefault("FOLLOWUP_AUDIT_KEY", base64.b64encode(os.urandom(32)).decode())  # folders made before it
-    return keys
+        return json.load(fh)
 
 
 def _alive(pid: int) -> bool:
