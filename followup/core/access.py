@@ -202,6 +202,12 @@ def get_scoped_or_404(user: User, model, row_id: int, scope):
     return row
 
 
+def qc_filter(user: User):
+    """QC reviews of sampled calls (质控抽查): the hospital's QA only."""
+    from ..models.quality import QcReview
+    return QcReview.hospital_id == user.hospital_id if user.role_enum == Role.QA else false()
+
+
 # --- calls: red-flag alerts raised on ward-level calls ------------------------------------------
 
 def red_flag_filter(user: User):

@@ -78,8 +78,9 @@ def submit(name: str, *args: int | str, dedupe_key: str | None = None,
         existing = db.session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == dedupe_key))
         if existing:
             return existing
-    row = OutboxJob(name=name, args=list(args), queue=_registry[name][1], request_id=current_request_id(),
-                    dedupe_key=dedupe_key, max_attempts=max_attempts)
+    row = OutboxJob(name=name, args=list(args), queue=_registry[name][1],
+                    dedupe_key=dedupe_key, max_attempts=max_attempts,
+                    request_id=current_request_id())
     db.session.add(row)
     db.session.flush()
     return row
@@ -185,10 +186,10 @@ def _run(app, row, token, lease) -> str:
     outbox_id = row.id
     # Read before the job runs: its commits expire the row, and the database may be gone after.
     name, args, attempts, max_attempts = row.name, list(row.args), row.attempts, row.max_attempts
-    log.info("job started")
     fn = registered()[name][0]
     mine = (OutboxJob.id == outbox_id) & (OutboxJob.lease_token == token)
     beat = _Heartbeat(app, outbox_id, token, lease)
+    log.info("job started")
     try:
         fn(*args)
     except RetryLater as exc:
