@@ -45,7 +45,8 @@ from bench.accesslog import by_endpoint, pct, read, table  # noqa: E402
 
 PASSWORD = "bench-password-123"
 KEYS = {"FOLLOWUP_SECRET_KEY": "bench-load-secret", "FOLLOWUP_FIELD_KEY": base64.b64encode(b"f" * 32).decode(),
-        "FOLLOWUP_INDEX_KEY": base64.b64encode(b"h" * 32).decode()}
+        "FOLLOWUP_INDEX_KEY": base64.b64encode(b"h" * 32).decode(),
+        "FOLLOWUP_AUDIT_KEY": base64.b64encode(b"a" * 32).decode()}
 SETTINGS = {"FOLLOWUP_ARGON2_TIME_COST": "1", "FOLLOWUP_ARGON2_MEMORY_KIB": "1024",
             "FOLLOWUP_CALLING_HOURS": "00:00-24:00", "FOLLOWUP_LOGIN_MAX_FAILURES": "10000",
             "FOLLOWUP_MFA_ROLES": "", "FOLLOWUP_IMPORT_PROCESSES": "0"}

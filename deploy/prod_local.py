@@ -27,12 +27,15 @@ def _secrets(folder: str) -> dict:
     if not os.path.exists(path):
         keys = {"FOLLOWUP_SECRET_KEY": os.urandom(32).hex(),
                 "FOLLOWUP_FIELD_KEY": base64.b64encode(os.urandom(32)).decode(),
-                "FOLLOWUP_INDEX_KEY": base64.b64encode(os.urandom(32)).decode()}
+                "FOLLOWUP_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+                "FOLLOWUP_AUDIT_KEY": base64.b64encode(os.urandom(32)).decode()}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(keys, fh)
     with open(path) as fh:
-        return json.load(fh)
+        keys = json.load(fh)
+    keys.setdefault("FOLLOWUP_AUDIT_KEY", base64.b64encode(os.urandom(32)).decode())  # folders made before it
+    return keys
 
 
 def environment(args, folder: str) -> dict:
@@ -42,6 +45,7 @@ def environment(args, folder: str) -> dict:
         "FLASK_APP": "wsgi.py", "DATABASE_URL": args.database, "REDIS_URL": args.redis,
         "FOLLOWUP_SECURE_COOKIES": "0",  # plain http on loopback
         "FOLLOWUP_LOG_JSON": "1",
+        "FOLLOWUP_AUDIT_CHECKPOINT_PATH": os.path.join(folder, "audit-checkpoints.jsonl"),
         "GUNICORN_BIND": f"127.0.0.1:{args.port}", "GUNICORN_WORKERS": str(args.web_workers),
         "GUNICORN_THREADS": str(args.threads),
         "GUNICORN_ACCESSLOG": os.path.join(folder, "access.log"),
