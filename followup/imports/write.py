@@ -24,7 +24,7 @@ from .batches import drop_payload
 from ..core.clock import utcnow
 from ..extensions import db
 from .prepare import ChunkPreparer, PreparedChunk, ward_key
-from ..models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
+from ..models import Discharge, FollowupTask, Patient, Ward
 from ..plans import tasks as plan_tasks
 from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
@@ -114,10 +114,13 @@ class ChunkWriter:
                          .values(lease_until=t + self.lease, rows_done=cursor)).rowcount:
             s.rollback()
             return False
-        # Keep the outbox row fresh so the reconciler does not re-drive a run that is alive.
-        s.execute(update(OutboxJob).where(OutboxJob.dedupe_key == f"import:{self.batch_id}",
-                                          OutboxJob.state == JobState.RUNNING).values(updated_at=t))
         if s.get_bind().dialect.name == "postgresql":
+            # A run frozen mid-chunk (SIGSTOP, a paused VM) must not keep the batch row and the
+            # hospital lock past its lease: the server ends the transaction, the lease's
+            # successor proceeds. (The job's outbox lease is renewed by its own heartbeat.)
+            ms = str(int(self.lease.total_seconds() * 1000))
+            s.execute(text("SELECT set_config('statement_timeout', :ms, true), "
+                           "set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": ms})
             s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
         rows, rejects, unchanged = chunk.rows, list(chunk.rejects), chunk.unchanged
         if chunk.unresolved:

@@ -117,4 +117,5 @@ class CallErrorOut(Schema):
     version = fields.Int()
     held_by = fields.Str(metadata={"description": "409: the colleague on this patient right now"})
     held_until = fields.Str(metadata={"description": "409: when that claim ends (ISO 8601)"})
-    callable_at = fields.Str(metadata={"description": "409: when the task may next be dialled"})
+    callable_at = fields.DateTime(metadata={"description": "409 on claim: when the task may be called "
+                                                           "(calling hours, retry spacing, callback time)"})
