@@ -28,6 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
                    default_translation_directories=os.path.join(root, "followup", "translations"))
     crypto.init_keys(app)
     crypto.use_key_source(lambda: crypto.keys_of(current_app))
+    from .core import logs
+    logs.init_app(app)
     from .security import auth  # registers the user loader
     auth.init_app(app)
     from .security import http as security_http

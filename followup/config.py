@@ -58,6 +58,12 @@ class Config:
     # Audit records are kept this long (the policy may change it, never below 180 days).
     AUDIT_RETENTION_DAYS = int(_env("AUDIT_RETENTION_DAYS", "1095"))
 
+    # Logs: JSON lines on stderr with request ids (production); off keeps Python's default.
+    LOG_JSON = _flag("LOG_JSON", False)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # Exports of months with more discharges than this run as jobs (the page polls progress).
+    EXPORT_INLINE_MAX_DISCHARGES = int(_env("EXPORT_INLINE_MAX_DISCHARGES", "20000"))
+
     # Background jobs. "thread" runs in-process without Redis; "sync" runs at once (tests).
     JOBS_INLINE_MODE = _env("JOBS_INLINE_MODE", "thread")
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "1800"))
@@ -101,3 +107,10 @@ class Config:
     # the writer and PostgreSQL: on 2 cores one worker imports as fast as two (bench/import.py).
     IMPORT_PROCESSES = int(_env("IMPORT_PROCESSES", str(max(1, (os.cpu_count() or 2) - 1))))
     IMPORT_POOL_MIN_ROWS = int(_env("IMPORT_POOL_MIN_ROWS", "20000"))
+
+    # Evidence attached to ledger items: a directory outside static/ (default: instance/evidence),
+    # and the largest file accepted.
+    EVIDENCE_DIR = _env("EVIDENCE_DIR")
+    EVIDENCE_MAX_MB = int(_env("EVIDENCE_MAX_MB", "10"))
+    # Days a commission finding may stay open unless the auditor sets its own deadline.
+    FINDING_DUE_DAYS = int(_env("FINDING_DUE_DAYS", "15"))

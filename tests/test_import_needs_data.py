@@ -140,7 +140,7 @@ def test_rates_count_needs_data_stays_in_the_denominator_and_on_their_own_line(w
     from followup.reports import rates as R
     from followup.models import Hospital
     rows = R.rates(select(Hospital.id).where(Hospital.id == world.hospital_a.id), date(2026, 11, 1),
-                   date(2026, 12, 1))
+                   date(2026, 12, 1), now=NOON)
     totals = rows[world.hospital_a.id]
     assert (totals["eligible"], totals["needs_data"], totals["followed"]) == (2, 1, 0)
 

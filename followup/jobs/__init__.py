@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from ..core.clock import utcnow
+from ..core.logs import current_request_id, job_context
 from ..extensions import db
 from ..models import JobState, OutboxJob
 
@@ -78,7 +79,8 @@ def submit(name: str, *args: int | str, dedupe_key: str | None = None,
         if existing:
             return existing
     row = OutboxJob(name=name, args=list(args), queue=_registry[name][1],
-                    dedupe_key=dedupe_key, max_attempts=max_attempts)
+                    dedupe_key=dedupe_key, max_attempts=max_attempts,
+                    request_id=current_request_id())
     db.session.add(row)
     db.session.flush()
     return row
@@ -175,11 +177,19 @@ def run_outbox(outbox_id: int) -> str:
         log.info("outbox %s: not runnable (done, failed or running elsewhere); no-op", outbox_id)
         return "skipped"
     row = db.session.get(OutboxJob, outbox_id)
+    # The job logs under the request id of its cause (kept on the row, so a re-drive keeps it).
+    with job_context(row):
+        return _run(app, row, token, lease)
+
+
+def _run(app, row, token, lease) -> str:
+    outbox_id = row.id
     # Read before the job runs: its commits expire the row, and the database may be gone after.
     name, args, attempts, max_attempts = row.name, list(row.args), row.attempts, row.max_attempts
     fn = registered()[name][0]
     mine = (OutboxJob.id == outbox_id) & (OutboxJob.lease_token == token)
     beat = _Heartbeat(app, outbox_id, token, lease)
+    log.info("job started")
     try:
         fn(*args)
     except RetryLater as exc:
@@ -205,6 +215,7 @@ def run_outbox(outbox_id: int) -> str:
     if not done:
         log.warning("outbox %s: lease lost while running; the run that took it over finishes it", outbox_id)
         return "lost"
+    log.info("job done")
     return "done"
 
 

@@ -37,6 +37,7 @@ def enqueue_outbox(row) -> None:
         description=f"outbox {row.id} {row.name}",
         result_ttl=cfg["JOB_RESULT_TTL"],
         failure_ttl=cfg["JOB_FAILURE_TTL"],
+        meta={"request_id": row.request_id},  # for rq's own tooling; the worker reads the row
     )
 
 

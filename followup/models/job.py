@@ -38,3 +38,5 @@ class OutboxJob(db.Model):
     # the reconciler re-drives the job, and the old run (token no longer matching) cannot finish it.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_token: Mapped[str | None] = mapped_column(String(32))
+    # The web request (or CLI/cron run) that caused the job: its log lines carry the same id.
+    request_id: Mapped[str | None] = mapped_column(String(64))

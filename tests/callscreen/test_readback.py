@@ -19,7 +19,11 @@ WORDS = "出院结账排了两个小时，<b>没人管</b>"
 def _finished_calls(world, db, claimed):
     """Both levels called: the ward level after a no-answer, answered by the daughter, 3.5
     minutes; the hospital level answered by the patient, duration from the phone system."""
-    ward_task, hospital_task = claimed
+    ward_task, other_patients_task = claimed
+    # Two callers never hold one patient at once: the centre lets go of the other patient, and
+    # calls this one's hospital level once the nurse has finished the ward level.
+    queueing.release_task(world.centre, other_patients_task, NOW)
+    hospital_task = next(t for t in ward_task.discharge.tasks if t.level == "hospital" and t.kind == "mandatory")
     queueing.record_attempt(world.nurse, ward_task, "no_answer", NOW - timedelta(days=1), note="响铃无人接")
     queueing.claim_task(world.nurse, ward_task.id, NOW)
     records.save_ward_followup(world.nurse, ward_task, ward_data(
@@ -28,6 +32,7 @@ def _finished_calls(world, db, claimed):
         guidance={"medication": {"choices": ["on_time_dose", "no_self_stop"]},
                   "rehab": {"text": "每天散步30分钟"}, "diet": {"choices": ["low_salt_fat"], "text": "每日盐少于5克"}},
         notes="女儿代答"), NOW)
+    queueing.claim_task(world.centre, hospital_task.id, NOW)
     records.save_hospital_followup(world.centre, hospital_task, hospital_data(
         duration_seconds=95, duration_source="phone_system",
         opinions=[{"text": WORDS, "sentiment": "complaint", "category": "waiting_process",
