@@ -197,7 +197,9 @@ def main():
                 logging.getLogger(name).disabled = False
         from followup.imports.batches import receive
         from followup.core.clock import utcnow
-        from followup.imports.run import run_batch
+        from flask import current_app
+
+        from followup.imports.run import ImportSettings, run_batch
         from followup.models import Hospital, Region, Ward
         city = Region(code="371500", name="聊城市", level="city")
         h = Hospital(code="HB1", name="聊城市人民医院", region=city)
@@ -213,7 +215,7 @@ def main():
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
-        outcome = run_batch(batch.id)
+        outcome = run_batch(batch.id, ImportSettings.from_app(current_app))
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - t
@@ -224,7 +226,7 @@ def main():
         tasks = db.session.scalar(text("SELECT count(*) FROM followup_task"))
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
-        again = run_batch(batch.id)
+        again = run_batch(batch.id, ImportSettings.from_app(current_app))
         t_again = time.perf_counter() - t
         ward_ids = [w.id for w in db.session.scalars(select(Ward).where(Ward.hospital_id == h.id))]
         hospital_id = h.id

@@ -2,6 +2,8 @@
 import io
 import json
 
+from flask import current_app
+
 CN_HEADERS = ["住院号", "姓名", "性别", "出生日期", "身份证号", "联系电话", "入院日期", "出院日期", "出院科室",
               "出院诊断编码", "出院诊断", "离院方式", "主治医师", "出院带药", "康复指导"]
 EN_HEADERS = ["Inpatient No", "Name", "Sex", "Date of birth", "ID number", "Phone", "Admission date",
@@ -85,13 +87,13 @@ def imported(world, data, hospital=None, **kw):
     from followup.imports.batches import receive_bytes
     from followup.core.clock import utcnow
     from followup.extensions import db
-    from followup.imports.run import run_batch
+    from followup.imports.run import ImportSettings, run_batch
     from followup.models.imports import ImportBatch
     batch, _ = receive_bytes(hospital or world.hospital_a, data, source=kw.pop("source", None),
                              channel="cli", filename=kw.pop("filename", "his.csv"), now=utcnow(),
                              submit_job=False)
     db.session.commit()
-    assert run_batch(batch.id) in ("completed", "failed", "finished")
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) in ("completed", "failed", "finished")
     db.session.expire_all()
     return db.session.get(ImportBatch, batch.id)
 

@@ -6,6 +6,7 @@ import random
 from datetime import datetime, timezone
 
 import pytest
+from flask import current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -139,8 +140,8 @@ def test_a_big_file_prepared_by_worker_processes_lands_exactly_as_one_prepared_i
             db.session.commit()
         batch, _ = receive_bytes(hospital, data, source=None, channel="cli", now=utcnow(), submit_job=False)
         db.session.commit()
-        from followup.imports.run import run_batch
-        assert run_batch(batch.id, now=NOW) == "completed"
+        from followup.imports.run import ImportSettings, run_batch
+        assert run_batch(batch.id, ImportSettings.from_app(current_app), now=NOW) == "completed"
         db.session.expire_all()
         b = db.session.get(ImportBatch, batch.id)
         results[processes] = dict(
@@ -180,7 +181,7 @@ def test_worker_processes_end_even_when_the_parent_only_flags_sigterm(world, db,
     import signal
     import threading
 
-    from followup.imports.run import run_batch
+    from followup.imports.run import ImportSettings, run_batch
     app.config.update(IMPORT_PROCESSES=2, IMPORT_POOL_MIN_ROWS=0, IMPORT_CHUNK_ROWS=10)
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"T{i}", id_number="") for i in range(30)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)
@@ -192,7 +193,7 @@ def test_worker_processes_end_even_when_the_parent_only_flags_sigterm(world, db,
         watchdog = threading.Timer(60, lambda: os.kill(os.getpid(), signal.SIGINT))
         watchdog.start()
         try:
-            outcome.append(run_batch(batch.id, now=NOW))
+            outcome.append(run_batch(batch.id, ImportSettings.from_app(current_app), now=NOW))
         finally:
             watchdog.cancel()
     finally:

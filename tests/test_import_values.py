@@ -25,7 +25,7 @@ def test_phone_numbers_are_normalised_to_e164(raw, e164):
 
 @pytest.mark.parametrize("raw, reason", [
     ("13800138000x", "characters"),                 # phonenumbers would ignore the x
-    ("+8613800138000 ext 12", "characters"),
+    ("+8613800138000 ext 12", "only a landline"),     # a mobile has no extension
     ("138001380ab", "characters"),
     ("📞13800138000", "characters"),
     ("12345678901", "not a valid"),                  # possible but not valid

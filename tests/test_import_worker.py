@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select, text
 
 from followup.imports.batches import dispatch_batch, receive_bytes
@@ -95,7 +96,7 @@ def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_righ
         assert committed == done_at_kill  # each chunk is all-or-nothing, cursor included
 
         time.sleep(2.5)  # the dead run's lease lapses
-        assert reconcile(now=utcnow() + timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1)) == 1
+        assert reconcile(now=utcnow() + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1)) == 1
         second = worker(database_url, redis_url, "--burst")
         assert second.wait(timeout=120) == 0, second.stderr.read().decode()[-2000:]
         db.session.expire_all()
@@ -112,21 +113,21 @@ def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_righ
 
 
 def test_a_second_run_while_the_first_holds_the_lease_is_a_no_op(world, db):
-    from followup.imports.run import run_batch
+    from followup.imports.run import ImportSettings, run_batch
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row()]), source=None, channel="cli", now=utcnow(),
                              submit_job=False)
     db.session.commit()
     db.session.execute(text("UPDATE import_batch SET lease_owner = 'other', lease_until = :t, status = 'running'"),
                        {"t": utcnow() + timedelta(minutes=1)})
     db.session.commit()
-    assert run_batch(batch.id) == "busy"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "busy"
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
 
 
 def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
     """Run A stalls past its lease, run B takes over; A's next chunk is refused and rolled back."""
     from followup.imports import write
-    from followup.imports.run import run_batch
+    from followup.imports.run import ImportSettings, run_batch
     app.config["IMPORT_CHUNK_ROWS"] = 1
     batch, _ = receive_bytes(world.hospital_a, csv_bytes([row(no=f"L{i}", id_number="") for i in range(3)]),
                              source=None, channel="cli", now=utcnow(), submit_job=False)
@@ -138,8 +139,46 @@ def test_a_run_that_lost_its_lease_commits_nothing(world, db, app, monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(write.ChunkWriter, "write", taken_over)
-    assert run_batch(batch.id) == "lost"
+    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "lost"
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0
     assert progress(db, batch.id).rows_done == 0
 
+
+
+def test_a_real_worker_ends_an_unreadable_file_failed_with_its_reason_and_a_re_upload_runs_again(
+        make_app, database_url, redis_url, db):
+    """Issue 17 item 1 through rq: the job used to raise, the batch stayed "running" with its lease,
+    the outbox retried five times into "held by another run", and a re-upload mapped to it."""
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+    from followup.jobs import QUEUE_IMPORTS
+    from followup.models import OutboxJob
+    from tests.test_import_faults import HUGE_LINE
+    app = make_app(REDIS_URL=redis_url)
+    with app.app_context():
+        from tests.conftest import World
+        w = World()
+        data = csv_bytes([row(), HUGE_LINE])
+        batch, _ = receive_bytes(w.hospital_a, data, source=None, channel="api", now=utcnow())
+        db.session.commit()
+        dispatch_batch(batch)
+        run = worker(database_url, redis_url, "--burst")
+        assert run.wait(timeout=120) == 0, run.stderr.read().decode()[-2000:]
+        db.session.expire_all()
+        b = db.session.get(ImportBatch, batch.id)
+        assert (b.status, b.lease_owner) == ("failed", None) and "超过 4 MB" in b.error_text
+        job = db.session.scalar(select(OutboxJob).where(OutboxJob.dedupe_key == f"import:{batch.id}"))
+        assert (job.state, job.attempts) == ("done", 1)
+        queue = Queue(QUEUE_IMPORTS, connection=Redis.from_url(redis_url))
+        assert len(StartedJobRegistry(queue=queue)) == 0 and len(FailedJobRegistry(queue=queue)) == 0
+        again, created = receive_bytes(w.hospital_a, data, source=None, channel="api", now=utcnow())
+        db.session.commit()
+        assert created and again.id != batch.id
+        dispatch_batch(again)
+        run = worker(database_url, redis_url, "--burst")
+        assert run.wait(timeout=120) == 0, run.stderr.read().decode()[-2000:]
+        db.session.expire_all()
+        assert db.session.get(ImportBatch, again.id).status == "failed"
+        assert db.session.scalar(select(func.count()).select_from(Discharge)) == 0

@@ -2,7 +2,7 @@
 assign them to. Reads only; assigning is queueing.assign_task."""
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..core.access import CALLER_ROLES, task_filter
@@ -18,10 +18,10 @@ def may_use_board(user) -> bool:
     return bool(getattr(user, "is_head_nurse", False)) and user.role_enum in CALLER_ROLES
 
 
-def board_tasks(head, now: datetime) -> list[FollowupTask]:
+def board_tasks(head, now: datetime, pol: policy.Policy | None = None) -> list[FollowupTask]:
     """Open tasks due within the at-risk window (still savable: these first), then overdue ones;
     each most urgent first."""
-    horizon = now + policy.current().at_risk
+    horizon = now + (pol or policy.default()).at_risk
     base = (select(FollowupTask).where(task_filter(head), FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)))
             .order_by(FollowupTask.due_at, FollowupTask.id).limit(BOARD_LIMIT)
             .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),
@@ -39,3 +39,14 @@ def callers_for(head) -> list[User]:
     else:
         q = q.where(User.hospital_id == head.hospital_id)
     return list(db.session.scalars(q.order_by(User.display_name)))
+
+
+def task_summary(user, now: datetime) -> dict:
+    """The home page's counts over the user's scope: tasks per status, and how many open or
+    claimed ones are past their deadline."""
+    counts = dict(db.session.execute(
+        select(FollowupTask.status, func.count()).where(task_filter(user)).group_by(FollowupTask.status)).all())
+    overdue = db.session.scalar(select(func.count()).select_from(FollowupTask).where(
+        task_filter(user), FollowupTask.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]),
+        FollowupTask.due_at <= now))
+    return {"counts": counts, "overdue": overdue}

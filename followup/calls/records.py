@@ -17,6 +17,10 @@ from ..models import FollowupTask, Level, Ward
 from ..models.alert import RedFlagAlert
 from ..models.call import CallAttempt, HospitalFollowup, Outcome, WardFollowup
 from ..models.opinion import Opinion, Sentiment
+from ..models.plan import PlanRecord
+from ..models.task import TaskKind
+from ..plans import tasks as plan_tasks
+from ..plans.library import plan_form
 from ..schemas.followup_forms import HospitalFollowupForm, WardFollowupForm
 from . import queueing
 
@@ -39,6 +43,8 @@ def department_ids(hospital_id: int) -> list[int]:
 
 def form_for(task: FollowupTask, now: datetime):
     """The schema that validates this task's form, bound to the facts of the call."""
+    if task.kind != TaskKind.MANDATORY:
+        return plan_form(plan_fields(task), medicines=task.discharge.medicine_list, today=local_date(now))
     kind = _KINDS[Level(task.level)]
     extra = {"medicines": task.discharge.medicine_list, "today": local_date(now)} if kind.level == Level.WARD else {}
     return kind.form(department_ids=department_ids(task.hospital_id), **extra)
@@ -53,8 +59,35 @@ def save_hospital_followup(user, task: FollowupTask, data: dict, now: datetime) 
 
 
 def save_followup(user, task: FollowupTask, data: dict, now: datetime):
-    """Either form, by the task's level (what the call screen posts)."""
+    """The task's form: a plan's own form for plan and review tasks, else by the task's level
+    (what the call screen posts)."""
+    if task.kind != TaskKind.MANDATORY:
+        return save_plan_record(user, task, data, now)
     return _save(_KINDS[Level(task.level)], user, task, data, now)
+
+
+def plan_fields(task: FollowupTask) -> list[str]:
+    """The library fields of a plan task's form; a review reminder asks only who answered."""
+    return list(task.plan.fields) if task.kind == TaskKind.PLAN and task.plan else []
+
+
+def save_plan_record(user, task: FollowupTask, data: dict, now: datetime) -> PlanRecord:
+    """A plan call's (or review reminder's) record: the plan's fields as answered."""
+    if task.kind == TaskKind.MANDATORY:
+        raise ValueError(f"task {task.id} is a mandatory task")
+    clean = form_for(task, now).load(data)  # raises marshmallow.ValidationError; nothing written yet
+    attempt = _answered_attempt(user, task, now)
+    facts = {k: clean.pop(k) for k in ("respondent", "respondent_relation", "duration_seconds", "duration_source")}
+    notes, visit = clean.pop("notes"), clean.pop("next_visit_date", None)
+    record = PlanRecord(task_id=task.id, attempt_id=attempt.id, recorded_by_id=user.id, recorded_at=now,
+                        answers=clean, next_visit_date=visit, notes=notes, **facts)
+    db.session.add(record)
+    audit.record("followup.plan_record", user=user, object_type="followup_task", object_id=task.id, now=now)
+    queueing.complete_task(user, task, now)
+    if visit:
+        plan_tasks.review_reminder(task.discharge, visit, now)
+    db.session.flush()
+    return record
 
 
 def _save(kind: _Kind, user, task: FollowupTask, data: dict, now: datetime):
@@ -76,6 +109,8 @@ def _save(kind: _Kind, user, task: FollowupTask, data: dict, now: datetime):
         complaints.open_for_poor_rating(record, user=user, now=now)  # 好差评: a 1–2 opens an item
     audit.record(f"followup.{kind.level}_record", user=user, object_type="followup_task", object_id=task.id, now=now)
     queueing.complete_task(user, task, now)
+    if getattr(record, "next_visit_date", None):
+        plan_tasks.review_reminder(task.discharge, record.next_visit_date, now)
     db.session.flush()
     return record
 

@@ -56,8 +56,16 @@ def script_for(hospital_id: int, ward_id: int | None, level: str) -> CallScript 
     return next((s for s in rows if s.ward_id is not None), None) or next(iter(rows), None)
 
 
+REVIEW_SCRIPT = _l("Hello, is this {patient_name}? This is {department}. We are calling to remind you of your clinic "
+                   "visit tomorrow. Please bring your discharge papers and your medicines. Do you have any questions?")
+
+
 def script_text(task: FollowupTask) -> str:
-    """The script of a call with the patient's details filled in."""
+    """The script of a call with the patient's details filled in (a plan call: the plan's own)."""
+    if task.kind == "plan" and task.plan is not None and task.plan.script.strip():
+        return render_script(task.plan.script, values_for(task))
+    if task.kind == "review":
+        return render_script(gettext(str(REVIEW_SCRIPT)), values_for(task))
     script = script_for(task.hospital_id, task.ward_id, task.level)
     body = script.body if script and script.body.strip() else gettext(str(DEFAULT_SCRIPTS[Level(task.level)]))
     return render_script(body, values_for(task))
@@ -88,9 +96,7 @@ def save_script(user, data: dict, now: datetime) -> CallScript:
     if ward_id is not None and db.session.scalar(
             select(Ward.id).where(Ward.id == ward_id, Ward.hospital_id == user.hospital_id)) is None:
         raise ValidationError({"ward_id": ["Choose a department of this hospital."]})
-    script = db.session.scalar(select(CallScript).where(
-        CallScript.hospital_id == user.hospital_id, CallScript.level == clean["level"],
-        CallScript.ward_id.is_(None) if ward_id is None else CallScript.ward_id == ward_id))
+    script = _script_at(user.hospital_id, clean["level"], ward_id)
     if script is None:
         script = CallScript(hospital_id=user.hospital_id, ward_id=ward_id, level=clean["level"])
         db.session.add(script)
@@ -99,3 +105,49 @@ def save_script(user, data: dict, now: datetime) -> CallScript:
     db.session.flush()
     audit.record("script.save", user=user, object_type="call_script", object_id=script.id, now=now)
     return script
+
+
+def _script_at(hospital_id: int, level: str, ward_id: int | None) -> CallScript | None:
+    """The script saved for exactly (level, department), or the level's default when ward_id is None."""
+    return db.session.scalar(select(CallScript).where(
+        CallScript.hospital_id == hospital_id, CallScript.level == level,
+        CallScript.ward_id.is_(None) if ward_id is None else CallScript.ward_id == ward_id))
+
+
+# --- the hospital admin's pages ---------------------------------------------------------------
+
+def clinical_wards(hospital_id: int) -> list[Ward]:
+    return db.session.scalars(select(Ward).where(Ward.hospital_id == hospital_id, Ward.kind == "clinical")
+                              .order_by(Ward.name)).all()
+
+
+def editable(user, level: str, ward_id: int | None) -> bool:
+    """A known level, and either the default or one of the user's hospital's clinical departments."""
+    return level in {lv.value for lv in Level} and (
+        not ward_id or ward_id in {w.id for w in clinical_wards(user.hospital_id)})
+
+
+def sample_values() -> dict[str, str]:
+    """What a preview fills the placeholders with."""
+    return {"patient_name": gettext("Zhang San (sample)"), "discharge_date": "2026-11-20",
+            "department": gettext("Cardiology (sample)"), "doctor": gettext("Wang (sample)")}
+
+
+def scripts_page(user) -> dict:
+    """The list: every clinical department and the scripts saved per (level, department)."""
+    scripts = {(s.level, s.ward_id): s for s in db.session.scalars(
+        select(CallScript).where(CallScript.hospital_id == user.hospital_id))}
+    return {"wards": clinical_wards(user.hospital_id), "scripts": scripts, "levels": list(Level)}
+
+
+def edit_page(user, level: str, ward_id: int | None, posted=None) -> dict:
+    """The edit form: the posted text after a refused save, else the saved script, else the
+    level's default; with the placeholders and a filled-in preview."""
+    if posted is not None:
+        body, title = posted.get("body"), posted.get("title")
+    else:
+        existing = _script_at(user.hospital_id, level, ward_id)
+        body = existing.body if existing else gettext(str(DEFAULT_SCRIPTS[Level(level)]))
+        title = existing.title if existing else ""
+    return {"level": level, "ward": db.session.get(Ward, ward_id) if ward_id else None, "body": body,
+            "title": title, "placeholders": PLACEHOLDERS, "preview": render_script(body or "", sample_values())}

@@ -2,7 +2,7 @@
 gives the Chinese). Stored values are the keys; templates show the labels."""
 from flask_babel import lazy_gettext as _l
 
-from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition, Outcome
+from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition, DurationSource, Outcome, Respondent
 from ..models.opinion import Category, Sentiment
 
 OUTCOME_LABELS = {
@@ -19,7 +19,13 @@ OUTCOME_KEYS = {Outcome.ANSWERED: "a", Outcome.NO_ANSWER: "n", Outcome.BUSY: "b"
 
 # Why a task ended without a follow-up (FollowupTask.close_reason, set by calls/policy.py).
 CLOSE_REASON_LABELS = {"deceased": _l("Patient deceased"), "refused": _l("Refused"), "readmitted": _l("Readmitted"),
-                       "unreachable": _l("Unreachable after all attempts"), "invalid_number": _l("No valid number")}
+                       "unreachable": _l("Unreachable after all attempts"), "invalid_number": _l("No valid number"),
+                       "do_not_call": _l("Do not call (refuses all follow-up)")}
+
+RESPONDENT_LABELS = {Respondent.PATIENT: _l("The patient"), Respondent.FAMILY: _l("A family member"),
+                     Respondent.OTHER: _l("Someone else")}
+DURATION_SOURCE_LABELS = {DurationSource.CALLER: _l("entered by the caller"),
+                          DurationSource.PHONE_SYSTEM: _l("reported by the phone system")}
 
 CONDITION_LABELS = {
     Condition.RECOVERED: _l("Recovered"), Condition.IMPROVED: _l("Improved"),
@@ -76,6 +82,7 @@ FORM_MESSAGES = (
     _l("Record the guidance given on the call."), _l("Say what the doctor must know."),
     _l("Say whether it is taken as prescribed."), _l("Text is too long."), _l("The next visit cannot be in the past."),
     _l("Tick what was covered or write it down."), _l("Too many opinions."), _l("Write down what the patient said."),
-    _l("Write the script (at most 4000 characters)."),
+    _l("Write the script (at most 4000 characters)."), _l("Not a valid call duration."),
+    _l("Say how the family member is related to the patient."),
     _l("Unknown placeholder. Use {patient_name}, {discharge_date}, {department} or {doctor}."),
 )

@@ -3,12 +3,13 @@ import json
 import time
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from ..imports.batches import create_api_token, receive
 from ..core.clock import utcnow
 from ..extensions import db
-from ..imports.run import run_batch
+from ..imports.run import ImportSettings, run_batch
 from ..models import Hospital
 from ..models.imports import BatchStatus, ImportBatch
 from . import followup_cli
@@ -43,7 +44,8 @@ def import_file(path, code, fmt):
     db.session.commit()
     batch_id = batch.id
     already_done = batch.finished
-    while run_batch(batch_id) in ("busy", "lost"):
+    settings = ImportSettings.from_app(current_app._get_current_object())
+    while run_batch(batch_id, settings) in ("busy", "lost"):
         time.sleep(1)  # a worker holds the batch: wait for it
     db.session.expire_all()
     batch = db.session.get(ImportBatch, batch_id)
@@ -51,7 +53,7 @@ def import_file(path, code, fmt):
     if already_done:  # same file again: this run did nothing
         counts.update(inserted=0, updated=0, repeat_of_batch=batch_id)
     if batch.error:
-        counts["error"] = batch.error
+        counts["error"] = batch.error_text  # in the default locale (Chinese)
     click.echo(json.dumps(counts, ensure_ascii=False))
     if batch.status != BatchStatus.COMPLETED:
         raise SystemExit(1)
@@ -103,3 +105,23 @@ def import_mapping(code, header, field):
         raise click.ClickException(f"{exc}; fields: {', '.join(FIELDS)}") from None
     db.session.commit()
     click.echo(f"{header} → {field}")
+
+
+@followup_cli.command("import-code")
+@click.option("--hospital", "code", required=True, help="Hospital code.")
+@click.argument("field", type=click.Choice(["disposition"]))
+@click.argument("source_code")
+@click.argument("ours")
+def import_code(code, field, source_code, ours):
+    """The hospital's own SOURCE_CODE for FIELD means OURS (e.g. disposition 07 2: its HIS's 07 is
+    离院方式 2 医嘱转院), read before the standard tables from the next import on."""
+    from ..core import audit
+    from ..imports.batches import set_code_map
+    try:
+        row = set_code_map(_hospital(code), field, source_code, ours)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit.record("import.code_map_set", object_type="hospital_code_map", object_id=row.id,
+                 detail={"field": field, "source_code": row.source_code, "code": ours})
+    db.session.commit()
+    click.echo(f"{field}: {row.source_code} → {ours}")

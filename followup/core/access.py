@@ -109,6 +109,9 @@ def mask_phone(e164: str | None) -> str:
     """+8613812345678 → 138****5678; landlines keep the area code and last 2 digits."""
     if not e164:
         return ""
+    e164, _sep, extension = e164.partition(";ext=")  # an extension is kept as it is (not personal)
+    if extension:
+        return f"{mask_phone(e164)} 转{extension}"
     digits = e164[3:] if e164.startswith("+86") else e164.lstrip("+")
     if len(digits) == 11 and digits.startswith("1"):
         return f"{digits[:3]}****{digits[-4:]}"
@@ -136,6 +139,12 @@ def summary_hospital_ids(user: User):
     if user.role_enum not in SUMMARY_ROLES:
         return select(Hospital.id).where(false())
     return hospital_ids_select(user)
+
+
+def may_read_call_words(user: User) -> bool:
+    """Opinions read back verbatim on a discharge's calls: the callers who heard them (within
+    their task scope) and QA; a hospital admin sees that they exist, not the words."""
+    return user.role_enum in CALLER_ROLES or user.role_enum == Role.QA
 
 
 def may_read_opinions(user: User) -> bool:
@@ -191,6 +200,12 @@ def get_scoped_or_404(user: User, model, row_id: int, scope):
     if row is None:
         abort(404)
     return row
+
+
+def qc_filter(user: User):
+    """QC reviews of sampled calls (质控抽查): the hospital's QA only."""
+    from ..models.quality import QcReview
+    return QcReview.hospital_id == user.hospital_id if user.role_enum == Role.QA else false()
 
 
 # --- calls: red-flag alerts raised on ward-level calls ------------------------------------------

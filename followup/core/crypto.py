@@ -2,9 +2,9 @@
 import base64
 import hmac
 import os
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
 from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
 
@@ -44,7 +44,12 @@ def init_keys(app):
         if not app.config.get("EMBEDDED"):
             raise RuntimeError("FOLLOWUP_FIELD_KEY and FOLLOWUP_INDEX_KEY must be set when DATABASE_URL is")
         field_key, index_key = _embedded_keys(app.instance_path)
-    app.extensions["followup_keys"] = Keys(field_key, index_key)
+    keys = app.extensions["followup_keys"] = Keys(field_key, index_key)
+    # The audit chain's HMAC key: its own setting, so whoever holds the database (or the index
+    # key) need not hold it; without one, derived from the index key, which the database also
+    # never holds.
+    audit_key = load("AUDIT_KEY")
+    keys.audit_key = audit_key or hmac.digest(index_key, b"followup audit chain v1", "sha256")
 
 
 def _embedded_keys(instance_path):
@@ -61,8 +66,24 @@ def _embedded_keys(instance_path):
     return base64.b64decode(field), base64.b64decode(index)
 
 
+def keys_of(app) -> Keys:
+    return app.extensions["followup_keys"]
+
+
+_key_source: Callable[[], Keys] | None = None
+
+
+def use_key_source(source: Callable[[], Keys]) -> None:
+    """Where `keys()` (and so `EncryptedText`, which gets no arguments) finds the keys: the app
+    factory names the current app's; a script may name its own."""
+    global _key_source
+    _key_source = source
+
+
 def keys() -> Keys:
-    return current_app.extensions["followup_keys"]
+    if _key_source is None:
+        raise RuntimeError("no field keys: create_app() or crypto.use_key_source() names them")
+    return _key_source()
 
 
 def blind_index(value: str | None) -> str | None:

@@ -38,6 +38,25 @@ EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), 
                 "returned": _l("Sent back"), "closed": _l("Verified and closed"),
                 "responsible": _l("Responsible person named"), "evidence": _l("Evidence attached"),
                 "replied": _l("Patient told"), "finding": _l("Commission finding")}
+# The figures of every rate table (pages, exports, the commission table): key → label. The
+# exception kinds are reports/rates.EXCEPTIONS (one label each, checked there).
+RATE_LABELS = {
+    "discharges": _l("Number of discharges"), "deceased": _l("Excluded: died in hospital"), "eligible": _l("Eligible for follow-up"),
+    "not_yet_due": _l("Not yet due"), "due": _l("Due for follow-up"), "reached": _l("Followed up"),
+    "died_after_discharge": _l("Died after discharge"), "do_not_call": _l("Do not call"), "refused": _l("Refused"),
+    "readmitted": _l("Readmitted"), "invalid_number": _l("Invalid number (all numbers tried)"),
+    "exceptions": _l("Documented exceptions"), "lost": _l("Lost to follow-up"), "needs_data": _l("Needs data"),
+    "overdue": _l("Overdue"), "followup_rate": _l("Follow-up rate (%)"), "raw_rate": _l("Raw rate (%)"),
+    "on_time_rate": _l("On-time rate (%)"), "ward_rate": _l("Ward-level rate (%)"),
+    "ward_on_time_rate": _l("Ward-level on-time (%)"), "hospital_rate": _l("Hospital-level rate (%)"),
+    "hospital_on_time_rate": _l("Hospital-level on-time (%)"),
+}
+RATE_DEFINITIONS = (
+    _l("Follow-up rate = reached ÷ (due − documented exceptions)."),
+    _l("Raw rate = reached ÷ due, with no exception set aside."),
+    _l("Due = eligible discharges whose 7-day deadline has passed or whose follow-up has ended; eligible = discharges minus those who died in hospital."),
+    _l("Documented exceptions: died after discharge, do not call, refused, readmitted, invalid number after all numbers were tried."),
+)
 # One intake for complaints and findings (rectification/complaints.py, findings.py).
 CHANNEL_LABELS = {"call": _l("Follow-up call"), "hotline_12345": _l("12345 hotline"),
                   "walk_in": _l("Walk-in"), "letter": _l("Letter"), "online": _l("Online"),

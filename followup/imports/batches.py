@@ -16,7 +16,8 @@ from .. import jobs
 from ..core.crypto import keys
 from ..extensions import db
 from ..models import Hospital
-from ..models.imports import (HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportPayloadPart)
+from ..models.imports import (BatchStatus, HospitalApiToken, HospitalCodeMap, HospitalColumnMapping, ImportBatch,
+                              ImportPayloadPart)
 
 PART_BYTES = 1 << 20
 _PART_KEY_ID = 1  # first byte of each stored part, like crypto.EncryptedText's key id
@@ -34,8 +35,10 @@ def receive(hospital: Hospital, stream: BinaryIO, *, source: str | None, channel
         digest.update(block)
         size += len(block)
     hexdigest = digest.hexdigest()
-    existing = db.session.scalar(select(ImportBatch).where(
-        ImportBatch.hospital_id == hospital.id, ImportBatch.digest == hexdigest))
+    # A failed batch does not count: the same bytes again are a new try.
+    same = select(ImportBatch).where(ImportBatch.hospital_id == hospital.id, ImportBatch.digest == hexdigest,
+                                     ImportBatch.status != BatchStatus.FAILED)
+    existing = db.session.scalar(same)
     if existing is not None:
         return existing, False
     stream.seek(0)
@@ -45,8 +48,11 @@ def receive(hospital: Hospital, stream: BinaryIO, *, source: str | None, channel
     batch = ImportBatch(hospital_id=hospital.id, source=source, channel=channel, filename=filename[:255],
                         digest=hexdigest, size_bytes=size, created_by_id=getattr(user, "id", None),
                         created_at=now)
-    db.session.add(batch)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # the same bytes may arrive twice at once
+            db.session.add(batch)
+    except IntegrityError:
+        return db.session.scalar(same), False
     seq = 0
     while block := stream.read(PART_BYTES):
         # Core inserts, one part at a time: no ORM object keeps a megabyte alive.
@@ -195,3 +201,33 @@ def _mapping_for(hospital_id: int, source_header: str) -> HospitalColumnMapping 
     key = normalise_header(source_header)
     rows = db.session.scalars(select(HospitalColumnMapping).where(HospitalColumnMapping.hospital_id == hospital_id))
     return next((r for r in rows if normalise_header(r.source_header) == key), None)
+
+
+# --- a hospital's own codes -------------------------------------------------------------------
+
+CODE_FIELDS = ("disposition",)
+
+
+def code_maps(hospital_id: int) -> dict[str, dict[str, str]]:
+    """{field: {the hospital's code: ours}}, read on top of the built-in code tables."""
+    out: dict[str, dict[str, str]] = {}
+    for row in db.session.scalars(select(HospitalCodeMap).where(HospitalCodeMap.hospital_id == hospital_id)):
+        out.setdefault(row.field, {})[row.source_code.strip().lower()] = row.code
+    return out
+
+
+def set_code_map(hospital: Hospital, field: str, source_code: str, code: str) -> HospitalCodeMap:
+    """The hospital's `source_code` for `field` means our `code` from the next import on."""
+    from ..models.discharge import DISPOSITIONS
+    if field not in CODE_FIELDS or code not in DISPOSITIONS or not source_code.strip():
+        raise ValueError(f"unknown field or code: {field} {source_code!r} → {code!r}")
+    source_code = source_code.strip()[:32]
+    row = db.session.scalar(select(HospitalCodeMap).where(
+        HospitalCodeMap.hospital_id == hospital.id, HospitalCodeMap.field == field,
+        HospitalCodeMap.source_code == source_code))
+    if row is None:
+        row = HospitalCodeMap(hospital_id=hospital.id, field=field, source_code=source_code, code=code)
+        db.session.add(row)
+    row.code = code
+    db.session.flush()
+    return row

@@ -58,19 +58,21 @@ class ColumnMap:
             if not key:
                 continue
             if key in seen:
-                raise FileError(f"column {header!r} appears twice (columns {seen[key] + 1} and {i + 1})")
+                raise FileError(N_("column “%(header)s” appears twice (columns %(first)d and %(second)d)"),
+                                header=header, first=seen[key] + 1, second=i + 1)
             seen[key] = i
             field = lookup.get(key)
             if field is None:
                 continue  # an extra column: kept in the original row, otherwise ignored
             if field in self.columns and field not in MULTI_COLUMN_FIELDS:
                 first = self.headers[self.columns[field][0]]
-                raise FileError(f"columns {first!r} and {header!r} both mean {field}")
+                raise FileError(N_("columns “%(first)s” and “%(second)s” both mean %(field)s"), first=first, second=header,
+                                field=FIELD_ALIASES[field][0])
             self.columns.setdefault(field, []).append(i)
         missing = [f for f in REQUIRED_COLUMNS if f not in self.columns]
         if missing:
-            raise FileError("missing required columns: " + ", ".join(
-                f"{f} ({FIELD_ALIASES[f][0]})" for f in missing))
+            raise FileError(N_("missing required columns: %(columns)s"),
+                            columns="、".join(FIELD_ALIASES[f][0] for f in missing))
 
     def extract(self, values: list) -> tuple[dict, list[tuple[str, str]]]:
         """One row's values → ({field: raw value}, [(field, reason)] for cells unusable as typed)."""

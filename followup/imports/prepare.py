@@ -16,9 +16,10 @@ from ..core.clock import LOCAL_TZ
 from ..core.crypto import Keys
 from ..patients.identity import set_id_number, set_name, set_phones
 from ..calls.scheduling import due_at_for
-from .errors import N_
+from .errors import N_, Reason
 from .rows import DischargeRowSchema, FastRowLoader, load_row
 
+SAME_STAY = N_("same inpatient number and discharge date as row %(row)s, with different content")
 UNKNOWN_WARD = N_("unknown ward; add it first or let the hospital create new wards on import")
 
 
@@ -51,7 +52,8 @@ class PreparedChunk:
 def rejected_row(row_no, original, problems, id_keys) -> Rejected:
     """The file's own columns, with ID numbers masked (never stored in clear), and the reasons."""
     safe = {k: (mask_id_number(v) if k in id_keys and v else v) for k, v in original.items()}
-    return Rejected(row_no, json.dumps(safe, ensure_ascii=False), [{"field": f, "reason": r} for f, r in problems])
+    return Rejected(row_no, json.dumps(safe, ensure_ascii=False),
+                    [{"field": f, **(r.as_dict() if isinstance(r, Reason) else {"reason": r})} for f, r in problems])
 
 
 def ward_key(text_) -> str:
@@ -140,18 +142,17 @@ class ChunkPreparer:
                     unchanged += 1
                 else:
                     rejects.append(rejected_row(p.row_no, original_of(p.raw), [(
-                        "inpatient_no", f"same inpatient number and discharge date as row {first_row}, "
-                                        "with different content")], self.id_keys))
+                        "inpatient_no", Reason(SAME_STAY, row=first_row))], self.id_keys))
                 continue
             seen[key] = (p.row_no, content)
             if day not in self._due:
                 self._due[day] = due_at_for(day, self.deadline_days)
             out.append((
-                p.row_no, c["inpatient_no"], day, at, c["admission_date"], ward_id, c["disposition"],
+                p.row_no, c["inpatient_no"], day, at, c["admission_date"], ward_id, c["disposition"] or "",
                 c["diagnosis_code"], c["diagnosis_name"], c["attending_doctor"], c["medicines"],
                 c["rehab_instructions"], content, self._due[day], person.name, person.name_initials, c["sex"],
                 c["birth_date"], person.id_type, person.id_number_hash, person.id_number_masked,
                 encrypt(person.phone) if person.phone else None, person.phone_hash, person.phone_masked,
                 encrypt(person.other_phones) if person.other_phones else None,
-                person.id_number_hash or f"r{p.row_no}"))
+                person.id_number_hash or f"r{p.row_no}", c["needs_data"]))
         return PreparedChunk(out, rejects, unchanged, [])

@@ -3,20 +3,43 @@
 import re
 from datetime import date, datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
 from . import values as v
-from .errors import N_
+from .errors import N_, Reason
 
 MAX_TEXT = {"inpatient_no": 32, "name": 64, "ward": 64, "diagnosis_code": 16, "diagnosis_name": 128,
             "attending_doctor": 64, "medicines": 4000, "rehab_instructions": 4000}
+
+
+REQUIRED = N_("required")
+TOO_LONG = N_("too long: at most %(max)s characters")
+# marshmallow's own messages, as msgids the catalogue translates ("必填", not "Missing data …").
+MESSAGES = {"required": REQUIRED, "null": REQUIRED, "invalid": N_("not text"),
+            "validator_failed": N_("invalid value")}
+
+
+class Text(fields.Str):
+    """A text cell: blank is "required" when the field is, longer than `max` is too long."""
+
+    def __init__(self, max_length: int, required: bool = False, **kwargs):
+        super().__init__(required=required, error_messages=MESSAGES, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.required and not text.strip():
+            raise ValidationError(REQUIRED)
+        if len(text) > self.max_length:
+            raise ValidationError(Reason(TOO_LONG, max=self.max_length))
+        return text
 
 
 class Normalised(fields.Field):
     """A text cell passed through one of the `values` normalisers; ValueError → field error."""
 
     def __init__(self, fn, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(error_messages=MESSAGES, **kwargs)
         self.fn = fn
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -31,37 +54,46 @@ class Normalised(fields.Field):
 
 
 class Phones(fields.Field):
-    """Several numbers in one cell; bad ones are dropped if at least one good one remains."""
+    """Several numbers in one cell; bad ones are dropped. None good: [] (the stay is kept, its
+    tasks marked as needing a phone)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        good, bad = v.normalise_phones(value or "")
-        if not good:
-            raise ValidationError("; ".join(bad) if bad else N_("required"))
-        return good
+        return v.normalise_phones(value or "")[0]
+
+
+class Disposition(fields.Field):
+    """离院方式; missing or a code nobody maps: None (the stay is kept, to be confirmed)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return _disposition(value) if isinstance(value, str) and value.strip() else None
+        except ValueError:
+            return None
 
 
 def _text(name, required=False):
-    return fields.Str(required=required, load_default="", validate=validate.Length(max=MAX_TEXT[name]))
+    return Text(MAX_TEXT[name], required=required, load_default="")
 
 
 class DischargeRowSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    inpatient_no = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_TEXT["inpatient_no"]))
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_TEXT["name"]))
-    sex = Normalised(lambda s: v.normalise_code(s, v.SEX_ALIASES, "sex"), load_default=None)
+    error_messages = {"unknown": N_("unknown field"), "type": N_("not a row of cells")}
+
+    inpatient_no = Text(MAX_TEXT["inpatient_no"], required=True)
+    name = Text(MAX_TEXT["name"], required=True)
+    sex = Normalised(lambda s: v.normalise_code(s, v.SEX_ALIASES, v.UNKNOWN_SEX), load_default=None)
     birth_date = Normalised(lambda s: v.parse_datetime(s, date_only=True), load_default=None)
     id_type = Normalised(v.normalise_id_type, load_default=None)
-    id_number = fields.Str(load_default="")
-    phone = Phones(required=True)
+    id_number = fields.Str(load_default="", error_messages=MESSAGES)
+    phone = Phones(load_default=list)
     admission_date = Normalised(lambda s: v.parse_datetime(s, date_only=True), load_default=None)
     discharge_at = Normalised(v.parse_datetime, required=True)
-    ward = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_TEXT["ward"]))
+    ward = Text(MAX_TEXT["ward"], required=True)
     diagnosis_code = _text("diagnosis_code")
     diagnosis_name = _text("diagnosis_name")
-    disposition = Normalised(lambda s: v.normalise_code(s, v.DISPOSITION_ALIASES, "disposition (离院方式)"),
-                             required=True)
+    disposition = Disposition(load_default=None)
     attending_doctor = _text("attending_doctor")
     medicines = _text("medicines")
     rehab_instructions = _text("rehab_instructions")
@@ -114,14 +146,21 @@ def load_row(schema: DischargeRowSchema, record: dict) -> tuple[dict | None, lis
         return None, _flatten(exc.messages)
     clean["id_type"] = clean.get("id_type") or "resident"
     clean["sex"] = clean.get("sex") or "0"
+    clean["needs_data"] = needs_data(clean["phone"], clean["disposition"])
     return clean, []
+
+
+def needs_data(phones: list, disposition: str | None) -> str | None:
+    """What the ward must complete before the stay can be called (FollowupTask.needs_data)."""
+    return ",".join(n for n, missing in (("phone", not phones), ("disposition", disposition is None))
+                    if missing) or None
 
 
 def _flatten(messages) -> list[tuple[str, str]]:
     out = []
     for field, reasons in messages.items():
         for reason in reasons if isinstance(reasons, list) else [reasons]:
-            out.append((field, str(reason)))
+            out.append((field, reason if isinstance(reason, str) else str(reason)))
     return out
 
 
@@ -185,7 +224,7 @@ class FastRowLoader:
             return None
         for field in _REQUIRED_TEXT:
             value = record.get(field)
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str) or not value or value.isspace():
                 return None
         clean = {}
         for field, limit in _TEXT_LIMITS:
@@ -228,16 +267,17 @@ class FastRowLoader:
             except ValueError:
                 return None
         clean.update(sex=sex or "0", birth_date=birth, id_type=id_type or "resident", id_number=id_number,
-                     phone=phones, admission_date=admitted, discharge_at=at, disposition=disposition)
+                     phone=phones, admission_date=admitted, discharge_at=at, disposition=disposition,
+                     needs_data=None)
         return clean
 
 
 def _disposition(s):
-    return v.normalise_code(s, v.DISPOSITION_ALIASES, "disposition (离院方式)")
+    return v.normalise_code(s, v.DISPOSITION_ALIASES, v.UNKNOWN_DISPOSITION)
 
 
 def _sex(s):
-    return v.normalise_code(s, v.SEX_ALIASES, "sex")
+    return v.normalise_code(s, v.SEX_ALIASES, v.UNKNOWN_SEX)
 
 
 def _date_only(s):

@@ -35,9 +35,31 @@ _PLAIN_LANDLINE = re.compile(r"^0([1-9]\d{1,2})-?(\d{6,8})$")
 _valid_prefixes: set[tuple[str, int]] = set()
 
 
+# A landline's extension after the number: 010-12345678-123, …转123, … ext 5, … 分机 12, … x12.
+_EXTENSION = re.compile(r"^(?P<base>.*\d)\s*(?:-|转|分机|ext\.?|x|#)\s*(?P<ext>\d{1,6})$", re.IGNORECASE)
+EXTENSION_SEP = ";ext="  # RFC 3966: the stored number stays a valid tel: URI
+
+
 def normalise_phone(raw: str) -> str:
-    """One number → E.164. Mobiles, landlines with area code, +86/0086 forms, full-width digits."""
+    """One number → E.164. Mobiles, landlines with area code, +86/0086 forms, full-width digits.
+    A landline's extension is kept for the caller: +861012345678;ext=123."""
     text = _nfkc(raw).strip()
+    m = _EXTENSION.match(text)
+    if m and not _PLAIN_LANDLINE.match(text) and not _PLAIN_MOBILE.match(text):
+        try:
+            return _normalise_one(text)  # 0531-8888-8888 is one number, not number and extension
+        except ValueError as whole_error:
+            try:
+                base = _normalise_one(m["base"].strip())
+            except ValueError:
+                raise whole_error from None
+        if phonenumbers.number_type(phonenumbers.parse(base)) != PhoneNumberType.FIXED_LINE:
+            raise ValueError(N_("only a landline has an extension"))
+        return base + EXTENSION_SEP + m["ext"]
+    return _normalise_one(text)
+
+
+def _normalise_one(text: str) -> str:
     # Speed: phonenumbers finds a CN number valid by its leading digits and its length (its
     # patterns leave the last four digits free), so for the two forms HIS exports nearly always
     # use, a plain mobile and 0AAA-NNNNNNN, a valid verdict is cached per (all but the last 4
@@ -234,9 +256,19 @@ DISPOSITION_ALIASES = {"1": "1", "医嘱离院": "1", "2": "2", "医嘱转院": 
                        "非医嘱离院": "4", "5": "5", "死亡": "5", "9": "9", "其他": "9"}
 
 
-def normalise_code(raw: str, aliases: dict, what: str) -> str:
+# HL7 v2 table 0112 (PV1-36 discharge disposition) → 离院方式. Every "expired" code is 5 (死亡);
+# single digits are not 0112 codes and are read as 离院方式 codes themselves.
+HL7_0112 = {"01": "1", "02": "2", "03": "3", "04": "3", "05": "2", "06": "3", "07": "4", "08": "1", "09": "9",
+            **{str(n): "9" for n in range(10, 20)}, "20": "5", **{str(n): "5" for n in range(21, 30)},
+            **{str(n): "9" for n in range(30, 40)}, "40": "5", "41": "5", "42": "5"}
+
+UNKNOWN_SEX = N_("unknown sex code")
+UNKNOWN_DISPOSITION = N_("unknown disposition (离院方式) code")
+
+
+def normalise_code(raw: str, aliases: dict, reason: str) -> str:
     text = unicodedata.normalize("NFKC", raw or "").strip().lower()
     try:
         return aliases[text]
     except KeyError:
-        raise ValueError(f"unknown {what} code") from None
+        raise ValueError(reason) from None

@@ -24,11 +24,15 @@ from .batches import drop_payload
 from ..core.clock import utcnow
 from ..extensions import db
 from .prepare import ChunkPreparer, PreparedChunk, ward_key
-from ..models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
+from ..models import Discharge, FollowupTask, Patient, Ward
+from ..plans import tasks as plan_tasks
 from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
 from ..models.task import OPEN_STATUSES, TaskStatus
 from ..models.types import UTCDateTime
+from ..core.crypto import keys
+from ..patients.blocks import blocked_among, blocked_patient_ids
+from ..patients.search_index import after_import_chunk
 
 log = logging.getLogger(__name__)
 _HOSPITAL_LOCK = 7_310_100  # advisory lock namespace: one writing chunk per hospital at a time
@@ -47,6 +51,7 @@ STAGE = Table(
     Column("p_id_masked", String(32)), Column("p_phone", LargeBinary), Column("p_phone_hash", String(64)),
     Column("p_phone_masked", String(32)), Column("p_other_phones", LargeBinary),
     Column("p_key", String(64)),  # one new patient per key: the ID hash, else the row
+    Column("needs_data", String(24)),  # what the tasks wait for (FollowupTask.needs_data)
     # Ids reserved before the COPY (so no UPDATE has to hand them out): the discharge id is
     # replaced by the existing one for a stay we have; the new patient id is used only when
     # neither the stay nor the ID number is known.
@@ -56,7 +61,8 @@ STAGE = Table(
     Column("is_new", Integer, server_default=text("1")), Column("changed", Integer, server_default=text("0")),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
 )
-LOADED = [c.name for c in STAGE.columns][:28]
+LOADED = [c.name for c in STAGE.columns][:29]
+_PHONE, _KEY, _NEEDS = 21, 25, 26  # positions in a prepared row
 
 
 class Wards:
@@ -108,10 +114,13 @@ class ChunkWriter:
                          .values(lease_until=t + self.lease, rows_done=cursor)).rowcount:
             s.rollback()
             return False
-        # Keep the outbox row fresh so the reconciler does not re-drive a run that is alive.
-        s.execute(update(OutboxJob).where(OutboxJob.dedupe_key == f"import:{self.batch_id}",
-                                          OutboxJob.state == JobState.RUNNING).values(updated_at=t))
         if s.get_bind().dialect.name == "postgresql":
+            # A run frozen mid-chunk (SIGSTOP, a paused VM) must not keep the batch row and the
+            # hospital lock past its lease: the server ends the transaction, the lease's
+            # successor proceeds. (The job's outbox lease is renewed by its own heartbeat.)
+            ms = str(int(self.lease.total_seconds() * 1000))
+            s.execute(text("SELECT set_config('statement_timeout', :ms, true), "
+                           "set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": ms})
             s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
         rows, rejects, unchanged = chunk.rows, list(chunk.rejects), chunk.unchanged
         if chunk.unresolved:
@@ -121,6 +130,9 @@ class ChunkWriter:
         if rows:
             inserted, updated, same = self._apply(rows, self.now or t)
             unchanged += same
+            with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
+                after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t, keys())
+            plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
         if rejects:
             s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects])
         s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
@@ -221,34 +233,42 @@ class ChunkWriter:
             return 0
         h, batch = self.hospital.id, self.batch_id
         discharge_ids = _reserve_ids(conn, "discharge", len(rows))
-        newest = {r[25]: r for r in rows}  # rows are in file order: the last one of a key wins
+        newest = {}
+        for r in rows:  # rows are in file order: the last one of a key with a phone wins
+            if r[_KEY] not in newest or r[_PHONE] is not None or newest[r[_KEY]][_PHONE] is None:
+                newest[r[_KEY]] = r
         patient_ids = dict(zip(newest, _reserve_ids(conn, "patient", len(newest))))
         cur = conn.connection.driver_connection.cursor()
         with self._timed("copy patients"), _copy(cur, Patient.__table__, _PATIENT_COLUMNS) as (cp, extra):
             for key, r in newest.items():
                 cp.write_row((patient_ids[key], h, *r[14:25], now, now, *extra))
-        eligible = []
+        eligible, patient_of = [], {}
         with self._timed("copy discharges"), _copy(cur, Discharge.__table__, _DISCHARGE_COLUMNS) as (cp, extra):
             for r, did in zip(rows, discharge_ids):
-                cp.write_row((did, h, r[5], patient_ids[r[25]], r[1], r[4], r[3], r[2], *r[6:13], batch,
+                cp.write_row((did, h, r[5], patient_ids[r[_KEY]], r[1], r[4], r[3], r[2], *r[6:13], batch,
                               now, now, *extra))
                 if r[6] != DISPOSITION_DIED:
-                    eligible.append((did, r[5], r[13]))
+                    has_phone = newest[r[_KEY]][_PHONE] is not None  # another stay of the patient's may have one
+                    eligible.append((did, r[5], r[13], _without_phone(r[_NEEDS]) if has_phone else r[_NEEDS]))
+                    patient_of[did] = patient_ids[r[_KEY]]
+        blocked = blocked_among(h, set(patient_of.values()), conn)  # died, or do-not-call (ID or phone)
+        eligible = [e for e in eligible if patient_of[e[0]] not in blocked]
         cols, extra = _with_defaults(FollowupTask.__table__, _TASK_COLUMNS)
         with self._timed("insert tasks"):
             cur.execute(f"INSERT INTO followup_task ({', '.join(cols)}) "
-                        "SELECT s.d, l.level, %s, s.w, %s, s.due, %s, 1" + ", %s" * len(extra) +
-                        " FROM unnest(%s::int[], %s::int[], %s::timestamptz[]) AS s(d, w, due) "
+                        "SELECT s.d, l.level, %s, s.w, %s, s.due, %s, 1, s.needs" + ", %s" * len(extra) +
+                        " FROM unnest(%s::int[], %s::int[], %s::timestamptz[], %s::varchar[]) AS s(d, w, due, needs) "
                         "CROSS JOIN (VALUES ('ward'), ('hospital')) AS l(level)",
                         (h, str(TaskStatus.OPEN), now, *extra, _array(str(e[0]) for e in eligible),
-                         _array(str(e[1]) for e in eligible), _array(e[2].isoformat() for e in eligible)))
+                         _array(str(e[1]) for e in eligible), _array(e[2].isoformat() for e in eligible),
+                         _array(e[3] for e in eligible)))
         return len(rows)
 
     def _apply_staged(self, conn, rows, now) -> tuple[int, int, int]:
         discharge_ids = _reserve_ids(conn, "discharge", len(rows))
-        keys = list(dict.fromkeys(r[-1] for r in rows))
+        keys = list(dict.fromkeys(r[_KEY] for r in rows))
         patient_ids = dict(zip(keys, _reserve_ids(conn, "patient", len(keys))))
-        self._load_stage(conn, [r + (d, patient_ids[r[-1]]) for r, d in zip(rows, discharge_ids)])
+        self._load_stage(conn, [r + (d, patient_ids[r[_KEY]]) for r, d in zip(rows, discharge_ids)])
         st, h = STAGE.c, self.hospital.id
         D, P, T = Discharge.__table__, Patient.__table__, FollowupTask.__table__
         # Which rows are stays we already have (corrections or repeats)? Rows start as is_new=1.
@@ -264,14 +284,23 @@ class ChunkWriter:
         contact = dict(name=st.p_name, name_initials=st.p_initials, sex=st.p_sex, birth_date=st.p_birth_date,
                        phone=st.p_phone, phone_hash=st.p_phone_hash, phone_masked=st.p_phone_masked,
                        other_phones=st.p_other_phones)
-        newest = select(func.max(st.row_no)).where(new_patient).group_by(st.p_key)
+        # One new patient per key, from its newest row with a phone (else its newest row).
+        newest = select(func.coalesce(func.max(case((st.p_phone.is_not(None), st.row_no))), func.max(st.row_no))) \
+            .where(new_patient).group_by(st.p_key)
         _insert_from(conn, P, {"id": st.p_new_id, "hospital_id": literal(h), **contact, "id_type": st.p_id_type,
                                "id_number_hash": st.p_id_hash, "id_number_masked": st.p_id_masked,
                                "created_at": literal(now, UTCDateTime), "updated_at": literal(now, UTCDateTime)},
                      new_patient & st.row_no.in_(newest))
-        # Contact details: the newest row wins (a known patient's new stay, or a corrected row).
-        conn.execute(update(P).values(**contact, updated_at=now).where(
+        # Contact details: the newest row wins (a known patient's new stay, or a corrected row),
+        # but a row without a valid phone does not erase the number we have.
+        kept = {k: func.coalesce(v, P.c[k]) for k, v in contact.items() if k in _PHONE_FIELDS}
+        conn.execute(update(P).values(**{**contact, **kept}, updated_at=now).where(
             P.c.id == st.patient_id, (st.is_new == 1) | (st.changed == 1)))
+        # A stay whose row had no phone needs none when its patient has one (another stay's).
+        has_phone = select(P.c.id).where(P.c.id == func.coalesce(st.patient_id, st.p_new_id),
+                                         P.c.phone.is_not(None)).exists()
+        conn.execute(update(STAGE).where(st.needs_data.like("phone%"), has_phone).values(
+            needs_data=case((st.needs_data == "phone", None), else_="disposition")))
         stay = dict(ward_id=st.ward_id, admission_date=st.admission_date, discharge_at=st.discharge_at,
                     disposition=st.disposition, diagnosis_code=st.diagnosis_code, diagnosis_name=st.diagnosis_name,
                     attending_doctor=st.attending_doctor, medicines=st.medicines,
@@ -288,6 +317,10 @@ class ChunkWriter:
         open_ = T.c.status.in_([str(x) for x in OPEN_STATUSES])
         conn.execute(update(T).values(ward_id=st.ward_id, version=T.c.version + 1).where(
             T.c.discharge_id == st.discharge_id, st.changed == 1, open_, T.c.ward_id != st.ward_id))
+        # A corrected row may bring what was missing (or lose it): open tasks follow.
+        conn.execute(update(T).values(needs_data=st.needs_data, version=T.c.version + 1).where(
+            T.c.discharge_id == st.discharge_id, st.changed == 1, open_,
+            func.coalesce(T.c.needs_data, "") != func.coalesce(st.needs_data, "")))
         conn.execute(update(T).values(status=str(TaskStatus.CLOSED), close_reason="deceased",
                                       version=T.c.version + 1)
                      .where(open_, T.c.discharge_id.in_(
@@ -297,8 +330,10 @@ class ChunkWriter:
         has = select(T.c.id).where(T.c.discharge_id == st.discharge_id, T.c.level == levels.c.level).exists()
         _insert_from(conn, T, {"discharge_id": st.discharge_id, "level": levels.c.level, "hospital_id": literal(h),
                                "ward_id": st.ward_id, "status": literal(str(TaskStatus.OPEN)), "due_at": st.due_at,
-                               "created_at": literal(now, UTCDateTime), "version": literal(1)},
-                     ((st.is_new == 1) | (st.changed == 1)) & (st.disposition != DISPOSITION_DIED) & ~has,
+                               "created_at": literal(now, UTCDateTime), "version": literal(1),
+                               "needs_data": st.needs_data},
+                     ((st.is_new == 1) | (st.changed == 1)) & (st.disposition != DISPOSITION_DIED) & ~has
+                     & func.coalesce(st.patient_id, st.p_new_id).not_in(blocked_patient_ids(h)),
                      from_=STAGE.join(levels, true()))
         new, changed, total = conn.execute(select(func.coalesce(func.sum(st.is_new), 0),
                                                   func.coalesce(func.sum(st.changed), 0), func.count())).one()
@@ -335,14 +370,21 @@ _DISCHARGE_COLUMNS = ("id", "hospital_id", "ward_id", "patient_id", "inpatient_n
                       "discharge_date", "disposition", "diagnosis_code", "diagnosis_name", "attending_doctor",
                       "medicines", "rehab_instructions", "content_hash", "import_batch_id", "created_at",
                       "updated_at")
-_TASK_COLUMNS = ("discharge_id", "level", "hospital_id", "ward_id", "status", "due_at", "created_at", "version")
+_TASK_COLUMNS = ("discharge_id", "level", "hospital_id", "ward_id", "status", "due_at", "created_at", "version",
+                 "needs_data")
+_PHONE_FIELDS = ("phone", "phone_hash", "phone_masked", "other_phones")
+
+
+def _without_phone(needs: str | None) -> str | None:
+    return "disposition" if needs and "disposition" in needs else None
 
 
 def _array(texts) -> str:
     """A PostgreSQL array literal of text elements, every one quoted. psycopg adapts a Python
     list element by element with a regular expression; for the 5,000-element arrays of each
     chunk that was a tenth of the writer's time."""
-    return "{" + ",".join('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in texts) + "}"
+    return "{" + ",".join("NULL" if t is None else '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for t in texts) + "}"
 
 
 def _with_defaults(table, columns) -> tuple[list[str], list]:

@@ -34,6 +34,28 @@ class Condition(StrEnum):
 
 # Guidance areas of the ward-level call (出院7日内电话回访 covers these five).
 GUIDANCE_AREAS = ("medication", "rehab", "daily_living", "diet", "self_care")
+
+
+class Respondent(StrEnum):
+    """Who answered the call. HCAHPS: only the patient's own answers count in satisfaction figures."""
+    PATIENT = "patient"
+    FAMILY = "family"   # a family member: the relation is recorded (配偶, 子女, ...)
+    OTHER = "other"     # a carer, a neighbour, ...
+
+
+class DurationSource(StrEnum):
+    CALLER = "caller"              # typed in by the caller
+    PHONE_SYSTEM = "phone_system"  # reported by the telephony system (API)
+
+
+class CallFacts:
+    """Columns every saved follow-up form has: who answered and how long the call took."""
+    respondent: Mapped[str] = mapped_column(String(8), default=Respondent.PATIENT, server_default="patient")
+    respondent_relation: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    duration_source: Mapped[str | None] = mapped_column(String(12))
+
+
 # Satisfaction dimensions of the hospital-level call, each 1–5.
 SATISFACTION_DIMENSIONS = ("overall", "doctors", "nurses", "environment", "cost", "process")
 
@@ -55,7 +77,7 @@ class CallAttempt(db.Model):
     task: Mapped[FollowupTask] = relationship()
 
 
-class WardFollowup(db.Model):
+class WardFollowup(CallFacts, db.Model):
     """The ward-level record: condition, medicines taken, guidance given, next visit, red flag."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,7 +101,7 @@ class WardFollowup(db.Model):
     task: Mapped[FollowupTask] = relationship()
 
 
-class HospitalFollowup(db.Model):
+class HospitalFollowup(CallFacts, db.Model):
     """The hospital-level record: satisfaction 1–5 per dimension, complaint and praise flags.
     The patient's words are Opinion rows (models/opinion.py) linked to the task."""
 

@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -21,9 +21,14 @@ class BatchStatus(StrEnum):
     FAILED = "failed"        # the file as a whole could not be read; `error` says why
 
 
+_NOT_FAILED = "status <> 'failed'"
+
+
 class ImportBatch(db.Model):
     # The same bytes for the same hospital are the same batch: a second upload does no work.
-    __table_args__ = (UniqueConstraint("hospital_id", "digest"),)
+    # A failed batch is out of the rule: the same bytes sent again are a new try (migration 0011).
+    __table_args__ = (Index("uq_import_batch_hospital_id_digest", "hospital_id", "digest", unique=True,
+                            postgresql_where=text(_NOT_FAILED), sqlite_where=text(_NOT_FAILED)),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
@@ -33,7 +38,10 @@ class ImportBatch(db.Model):
     digest: Mapped[str] = mapped_column(String(64))  # sha256 of the bytes received
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(12), default=BatchStatus.QUEUED, index=True)
+    # Why it failed: in English (logs, the CLI) and as {"reason": msgid, "params": {…}}, which
+    # the catalogue translates when shown (`error_text`).
     error: Mapped[str | None] = mapped_column(Text)
+    error_reason: Mapped[dict | None] = mapped_column(JSON)
     rows_estimated: Mapped[int] = mapped_column(Integer, default=0)
     # The resume cursor: source rows consumed by committed chunks (committed with them).
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -61,6 +69,14 @@ class ImportBatch(db.Model):
         if self.status == BatchStatus.COMPLETED:
             return 100
         return min(99, int(100 * self.rows_done / self.rows_estimated)) if self.rows_estimated else 0
+
+    @property
+    def error_text(self) -> str | None:
+        """The failure reason in the reader's language."""
+        from ..imports.errors import describe
+        if self.error_reason:
+            return describe(self.error_reason["reason"], self.error_reason.get("params"))
+        return describe(self.error) if self.error else None
 
     def counts(self) -> dict:
         return {"batch": self.id, "status": self.status, "read": self.read, "inserted": self.inserted,
@@ -115,3 +131,16 @@ class HospitalColumnMapping(db.Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
     source_header: Mapped[str] = mapped_column(String(64))
     field: Mapped[str] = mapped_column(String(32))
+
+
+class HospitalCodeMap(db.Model):
+    """A hospital's own code for a coded field (its HIS's 离院方式 codes, say) → ours. Read on top
+    of the built-in tables (HL7 table 0112, FHIR discharge-disposition, the 病案首页 codes)."""
+
+    __table_args__ = (UniqueConstraint("hospital_id", "field", "source_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"), index=True)
+    field: Mapped[str] = mapped_column(String(32))  # disposition
+    source_code: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(8))

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -27,13 +27,23 @@ class TaskStatus(StrEnum):
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
+class TaskKind(StrEnum):
+    MANDATORY = "mandatory"  # the two calls every eligible discharge gets (7-day rule); plans never touch them
+    PLAN = "plan"            # a step of a follow-up plan (随访方案: department / diagnosis, T+N)
+    REVIEW = "review"        # a reminder the day before the review visit (下次复诊日期) recorded on a call
+
+
 def _where(condition: str) -> dict:
     return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
 
 
 class FollowupTask(db.Model):
     __table_args__ = (
-        UniqueConstraint("discharge_id", "level"),
+        # One mandatory task per level, one task per plan step, one review reminder per discharge.
+        Index("uq_followup_task_mandatory", "discharge_id", "level", unique=True, **_where("kind = 'mandatory'")),
+        Index("uq_followup_task_plan_step", "discharge_id", "plan_id", "plan_day", unique=True,
+              **_where("plan_id IS NOT NULL")),
+        Index("uq_followup_task_review", "discharge_id", unique=True, **_where("kind = 'review'")),
         # "Next call" reads these in (due_at, id) order and stops at the first free row: id is
         # in the index because a day's discharges share one deadline (thousands of ties).
         Index("ix_task_queue_hospital", "hospital_id", "level", "status", "due_at", "id"),
@@ -45,6 +55,7 @@ class FollowupTask(db.Model):
         Index("ix_task_status_due_at", "status", "due_at"),
         Index("ix_task_callback_at", "callback_at", **_where("callback_at IS NOT NULL")),  # callbacks go first
         Index("ix_followup_task_assigned_to_id", "assigned_to_id", **_where("assigned_to_id IS NOT NULL")),
+        Index("ix_task_close_mark", "close_mark_id", **_where("close_mark_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +65,9 @@ class FollowupTask(db.Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
     ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN)
+    kind: Mapped[str] = mapped_column(String(12), default=TaskKind.MANDATORY, server_default="mandatory")
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("followup_plan.id", ondelete="CASCADE"))
+    plan_day: Mapped[int | None] = mapped_column(SmallInteger)  # T+N of the plan step
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -64,6 +78,11 @@ class FollowupTask(db.Model):
     # Set once by the deadline watch when the task comes within the at-risk window.
     at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    # The patient-level mark (death, do-not-call) that closed it: undoing the mark reopens it.
+    close_mark_id: Mapped[int | None] = mapped_column(ForeignKey("patient_mark.id"))
+    # What the ward must complete before anyone can call: 'phone', 'disposition' or both
+    # ('phone,disposition'); NULL = complete. Such a task is due and counted, never callable.
+    needs_data: Mapped[str | None] = mapped_column(String(24))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -71,10 +90,15 @@ class FollowupTask(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     discharge: Mapped[Discharge] = relationship(back_populates="tasks")
+    plan: Mapped["FollowupPlan | None"] = relationship()  # noqa: F821
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def missing(self) -> list[str]:
+        return self.needs_data.split(",") if self.needs_data else []
 
     def overdue(self, now: datetime) -> bool:
         return self.is_open and now >= self.due_at

@@ -15,6 +15,7 @@ from ..rectification.ledger import open_as_of, status_as_of
 from ..models import Hospital, Ward
 from ..models.call import SATISFACTION_DIMENSIONS
 from ..models.opinion import Category, Opinion, RectificationItem, Sentiment
+from ..models.plan import FollowupPlan
 from ..models.report import MonthlySummary
 from . import rates as R
 
@@ -68,7 +69,7 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
     start_dt, end_dt = month_bounds(y, m)
     start, end = date_bounds(month)
     wards = {w.id: w for w in db.session.scalars(select(Ward).where(Ward.hospital_id == hospital_id))}
-    ward_rows = R.rates(_one(hospital_id), start, end, "ward")
+    ward_rows = R.rates(_one(hospital_id), start, end, "ward", now=now)
     sat_by_ward = R.satisfaction(_one(hospital_id), start_dt, end_dt, "ward")
     data = {
         "hospital": {"id": hospital.id, "name": hospital.name}, "month": month,
@@ -76,16 +77,36 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
         "totals": R.total(ward_rows),
         "wards": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                   for wid, row in sorted(ward_rows.items(), key=lambda kv: _name(wards, kv[0]))],
+        "plans": _plans(hospital_id, start, end, now),
         "satisfaction": _trend(hospital_id, month),
         "satisfaction_by_ward": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                                  for wid, row in sorted(sat_by_ward.items(), key=lambda kv: _name(wards, kv[0]))],
         "opinions": _matrix(hospital_id, start_dt, end_dt, wards),
         "ledger": _ledger(hospital_id, start_dt, end_dt, now, wards, words),
     }
+    data["quality"] = _quality(hospital_id, month, words)
     if words:
         data["complaints"] = _opinion_list(hospital_id, start_dt, end_dt, Sentiment.COMPLAINT, wards)
         data["praise"] = _opinion_list(hospital_id, start_dt, end_dt, Sentiment.PRAISE, wards)
     return data
+
+
+def _quality(hospital_id: int, month: str, words: bool) -> dict:
+    """The month's call quality control results; per caller (staff names) for the hospital only."""
+    from ..quality.review import figures  # quality imports this module's month helpers
+    q = figures(hospital_id, month)
+    if not words:
+        q["by_caller"] = []
+    return q
+
+
+def _plans(hospital_id: int, start: date, end: date, now: datetime) -> list[dict]:
+    """Rates per follow-up plan (and review reminders), beside the mandatory calls' rates."""
+    rows = R.plan_rates(_one(hospital_id), start, end, now=now)
+    names = dict(db.session.execute(select(FollowupPlan.id, FollowupPlan.name).where(
+        FollowupPlan.id.in_([k for k in rows if isinstance(k, int)]))).all())
+    return [{"plan_id": k if isinstance(k, int) else None, "plan": names.get(k, ""), "review": k == "review", **row}
+            for k, row in sorted(rows.items(), key=lambda kv: (not isinstance(kv[0], int), str(names.get(kv[0], kv[0]))))]
 
 
 def _name(wards, wid):

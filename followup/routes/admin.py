@@ -16,7 +16,7 @@ from ..core.access import blueprint_only_for
 from ..extensions import db
 from ..models import Hospital, Region, Role, User, Ward
 from ..security.sessions import live_sessions
-from ..security.users import UserError, change_role, create_user, revoke_user_sessions, set_active
+from ..security.users import UserError, change_role, register_user, revoke_user_sessions, set_active
 from . import nav
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -77,17 +77,12 @@ def users():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            from ..security.policy import password_problems
-            problems = password_problems(form.password.data)
-            if problems:
-                raise UserError("password needs " + "; ".join(problems))
-            user = create_user(form.username.data.strip(), form.password.data, Role(form.role.data),
-                               display_name=form.display_name.data.strip(), **form.scope())
+            user = register_user(form.username.data.strip(), form.password.data, Role(form.role.data),
+                                 now=utcnow(), display_name=form.display_name.data.strip(), **form.scope())
         except UserError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            user.password_changed_at = utcnow()
             db.session.commit()
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("admin.users"))

@@ -1,7 +1,8 @@
 """The import API for HIS integrations, authenticated by a per-hospital API token
-(`Authorization: Bearer fu_…`), CSRF-exempt (no cookies are involved). Every call returns at
-once with the batch id; the batch runs as a background job. HL7 v2 messages are answered with
-one ACK each: AA accepted (and valid), AE rejected by validation, AR not processable."""
+(`Authorization: Bearer fu_…`), CSRF-exempt (no cookies are involved). Every call stores the
+payload and returns at once (202) with the batch id; the batch is parsed and validated by a
+background job. HL7 v2 messages are answered with one commit ACK (CA) each."""
+import io
 from functools import wraps
 
 from flask import g, request
@@ -13,10 +14,8 @@ from ..imports.batches import dispatch_batch, hospital_for_token, receive_bytes
 from ..core.clock import utcnow
 from ..extensions import csrf, db
 from ..imports import hl7v2
-from ..imports.errors import FileError
-from ..imports.fhir import read_bundle
-from ..imports.rows import DischargeRowSchema, load_row
-from ..imports.sources import decode
+from ..imports.errors import FileError, describe
+from ..imports.tables import detect_encoding
 from ..imports.run import rejected_rows
 from ..models.imports import ImportBatch
 
@@ -48,7 +47,8 @@ class BatchSchema(Schema):
     updated = fields.Int()
     unchanged = fields.Int()
     rejected = fields.Int()
-    error = fields.Str(allow_none=True)
+    error = fields.Str(allow_none=True, attribute="error_text",
+                       metadata={"description": "why the batch failed, in the reader's language"})
 
 
 class Hl7ResultSchema(BatchSchema):
@@ -57,7 +57,9 @@ class Hl7ResultSchema(BatchSchema):
 
 class RejectedSchema(Schema):
     row = fields.Int(attribute="row_no")
-    errors = fields.List(fields.Dict())
+    errors = fields.Function(lambda r: [{"field": e["field"], "reason": describe(e["reason"], e.get("params"))}
+                                        for e in r.errors],
+                             metadata={"description": "[{field, reason}], the reason in the reader's language"})
     original = fields.Dict(attribute="columns", metadata={"description": "the row as sent; ID numbers masked"})
 
 
@@ -76,38 +78,36 @@ def _accept(data: bytes, source: str | None, filename: str = ""):
     return batch
 
 
+def _body() -> tuple[bytes, str]:
+    """The file: a multipart field `file`, else the raw body whatever its Content-Type (curl's
+    --data-binary sends application/x-www-form-urlencoded, which must not be parsed as a form)."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        return (upload.read(), upload.filename or "") if upload else (b"", "")
+    return request.get_data(parse_form_data=False), request.args.get("filename", "")
+
+
 @blp.route("/files", methods=["POST"])
 @blp.response(202, BatchSchema)
 @token_required
 def post_file():
-    """A HIS export (CSV or .xlsx) as the raw body or as multipart field `file`."""
-    upload = request.files.get("file")
-    if upload:
-        return _accept(upload.read(), None, upload.filename or "")
-    return _accept(request.get_data(), None, request.args.get("filename", ""))
+    """A HIS export (CSV or .xlsx) as the raw body (any Content-Type) or as multipart field `file`."""
+    data, filename = _body()
+    return _accept(data, None, filename)
 
 
 @blp.route("/hl7", methods=["POST"])
 @blp.response(202, Hl7ResultSchema)
 @token_required
 def post_hl7():
-    """One or more HL7 v2 ADT^A03 messages (ER7 text, MLLP framing tolerated)."""
-    data = request.get_data()
+    """One or more HL7 v2 ADT^A03 messages (ER7 text, MLLP framing tolerated). Answered with one
+    commit ACK (CA) per message once stored; the job validates them, and each message it cannot
+    accept is a rejected row of the batch (GET /{batch}/rejected), row = message position."""
+    data = request.get_data(parse_form_data=False)
     try:
-        messages = hl7v2.split_messages(decode(data))
+        acks = hl7v2.commit_acks(data, detect_encoding(io.BytesIO(data)))
     except FileError as exc:
-        abort(422, message=str(exc))
-    schema = DischargeRowSchema(now=utcnow())
-    acks = []
-    for message in messages:
-        try:
-            _msg, record = hl7v2.parse_message(message)
-        except ValueError as exc:
-            acks.append(hl7v2.ack(message, "AR", str(exc)))
-            continue
-        _clean, problems = load_row(schema, record)
-        acks.append(hl7v2.ack(message, "AE", "; ".join(f"{f}: {r}" for f, r in problems)) if problems
-                    else hl7v2.ack(message, "AA"))
+        abort(422, message=describe(exc.msgid, exc.params))
     batch = _accept(data, "hl7")
     batch.acks = acks
     return batch
@@ -117,13 +117,9 @@ def post_hl7():
 @blp.response(202, BatchSchema)
 @token_required
 def post_fhir():
-    """A FHIR R4 Bundle of Patient and Encounter resources (validated on receipt)."""
-    data = request.get_data()
-    try:
-        read_bundle(data)
-    except FileError as exc:
-        abort(422, message=str(exc))
-    return _accept(data, "fhir")
+    """A FHIR R4 Bundle of Patient and Encounter resources, stored and read by the import job
+    (poll the batch: a body that is not a Bundle fails it with the reason)."""
+    return _accept(request.get_data(parse_form_data=False), "fhir")
 
 
 def _own_batch(batch_id) -> ImportBatch:

@@ -8,8 +8,9 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
-from ..core.access import CALLER_ROLES
-from ..calls import CallError, queueing, records
+from ..core import audit
+from ..core.access import CALLER_ROLES, HOSPITAL_RECORD_ROLES, get_discharge_or_404
+from ..calls import CallError, queueing, readback, records
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Level
@@ -77,3 +78,49 @@ save_ward = _form_endpoint(Level.WARD, WardFollowupForm, """Save the ward-level 
     medication_adherence lists each discharge medicine in order; a red flag alerts the ward.""")
 save_hospital = _form_endpoint(Level.HOSPITAL, HospitalFollowupForm, """Save the hospital-level record of the task you hold;
     each complaint among the opinions opens a rectification-ledger item.""")
+
+
+class DialOut(Schema):
+    at = fields.Str(metadata={"description": "local time (Asia/Shanghai), ISO 8601"})
+    caller = fields.Str(metadata={"description": "who called"})
+    outcome = fields.Str()
+    number_index = fields.Int(metadata={"description": "0 = the primary number"})
+    callback_at = fields.Str(allow_none=True)
+    note = fields.Str()
+
+
+class TaskCallsOut(Schema):
+    id = fields.Int()
+    kind = fields.Str(metadata={"description": "mandatory, plan or review"})
+    level = fields.Str()
+    plan = fields.Dict(allow_none=True, metadata={"description": "{id, name, day} of a plan task"})
+    status = fields.Str()
+    close_reason = fields.Str(allow_none=True)
+    last_day = fields.Str()
+    completed_at = fields.Str(allow_none=True)
+    detail = fields.Bool(metadata={"description": "false: outside your task scope, status only"})
+    attempts = fields.List(fields.Nested(DialOut))
+    record = fields.Dict(allow_none=True, metadata={
+        "description": "the saved form: respondent (patient/family/other), respondent_relation, duration_seconds "
+                       "and duration_source (caller/phone_system), and the form's own fields"})
+    opinions = fields.List(fields.Dict(), metadata={"description": "text is null where you may not read the words"})
+    opinions_hidden = fields.Bool()
+
+
+class DischargeCallsOut(Schema):
+    discharge_id = fields.Int()
+    calls = fields.List(fields.Nested(TaskCallsOut))
+
+
+@blp.route("/discharges/<int:discharge_id>/calls")
+@blp.response(200, DischargeCallsOut)
+@blp.alt_response(404, "NOT_FOUND")
+@api_login_required(*HOSPITAL_RECORD_ROLES)
+def discharge_calls(discharge_id):
+    """Every call of a discharge read back: dials, saved forms (who answered, duration), opinions."""
+    d = get_discharge_or_404(current_user, discharge_id)
+    calls = readback.discharge_calls(current_user, d)
+    audit.record("discharge.view", object_type="discharge", object_id=d.id,
+                 detail={"calls_read_back": sum(1 for c in calls if c["detail"]), "via": "api"})
+    db.session.commit()
+    return {"discharge_id": d.id, "calls": calls}

@@ -44,18 +44,23 @@ def login():
         try:
             user = authenticate(form.username.data.strip(), form.password.data)
         except LoginRefused as refused:
-            msg = _("Account locked after repeated failures; try again later.") if refused.reason == "locked" \
-                else _("Wrong username or password.")
-            flash(msg, "error")
+            flash(_("Account locked after repeated failures; try again later.") if refused.reason == "locked"
+                  else _("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
         next_url = _safe_next(request.args.get("next"))
         _fresh_session()  # nothing from before the sign-in survives (no fixation)
         if mfa.has_confirmed_mfa(user) or mfa_required(user):
-            session["preauth"] = {"uid": user.id, "epoch": user.session_token, "tries": 0,
-                                  "at": utcnow().timestamp(), "next": next_url}
-            return redirect(url_for("auth.second_factor"))
+            return _to_second_factor(user, next_url)
         return _signed_in(user, "none", next_url)
     return render_template("auth/login.html", form=form)
+
+
+def _to_second_factor(user: User, next_url: str):
+    """Between the two factors the session holds only this marker: who, her session epoch, the
+    tries so far, when, and where to go once signed in."""
+    session["preauth"] = {"uid": user.id, "epoch": user.session_token, "tries": 0,
+                          "at": utcnow().timestamp(), "next": next_url}
+    return redirect(url_for("auth.second_factor"))
 
 
 def _preauth_user() -> User:
@@ -74,13 +79,22 @@ def _preauth_user() -> User:
     return user
 
 
-@bp.route("/login/verify", methods=["GET", "POST"])
-def second_factor():
+def _preauth_step(enrolled: bool):
+    """(the pre-auth user, None) when this step is hers — the code step once she has a confirmed
+    second factor, enrolment before — else (None, where to go instead)."""
     user = _preauth_user()
     if user is None:
-        return redirect(url_for("auth.login"))
-    if not mfa.has_confirmed_mfa(user):
-        return redirect(url_for("auth.enrol"))
+        return None, redirect(url_for("auth.login"))
+    if mfa.has_confirmed_mfa(user) != enrolled:
+        return None, redirect(url_for("auth.enrol" if enrolled else "auth.second_factor"))
+    return user, None
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+def second_factor():
+    user, elsewhere = _preauth_step(enrolled=True)
+    if elsewhere:
+        return elsewhere
     form = CodeForm()
     if form.validate_on_submit():
         now = utcnow()
@@ -97,27 +111,22 @@ def second_factor():
 @bp.route("/login/enrol", methods=["GET", "POST"])
 def enrol():
     """First sign-in of a user whose role needs a second factor: scan, confirm, keep codes."""
-    user = _preauth_user()
-    if user is None:
-        return redirect(url_for("auth.login"))
-    if mfa.has_confirmed_mfa(user):
-        return redirect(url_for("auth.second_factor"))
-    form = CodeForm()
-    row = mfa.mfa_of(user)
+    user, elsewhere = _preauth_step(enrolled=False)
+    if elsewhere:
+        return elsewhere
+    form, row = CodeForm(), mfa.mfa_of(user)
     if request.method == "GET" or row is None:
         row = mfa.begin_enrolment(user)
         db.session.commit()
     elif form.validate_on_submit():
         now = utcnow()
-        codes = mfa.confirm_enrolment(user, form.code.data, now=now)
-        if codes:
+        if codes := mfa.confirm_enrolment(user, form.code.data, now=now):
             next_url = session["preauth"]["next"]
             _signed_in(user, "totp", next_url)
             return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
         _count_failed_try(user, now)
-    uri = mfa.provisioning_uri(user, row)
-    return render_template("auth/enrol.html", form=form, qr=mfa.qr_data_uri(uri), secret=row.secret,
-                           username=user.username), 401 if request.method == "POST" else 200
+    return render_template("auth/enrol.html", form=form, **mfa.enrolment_page(user, row)), \
+        401 if request.method == "POST" else 200
 
 
 def _count_failed_try(user, now):

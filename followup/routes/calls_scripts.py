@@ -4,13 +4,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
-from sqlalchemy import select
 
-from ..calls.scripts import DEFAULT_SCRIPTS, PLACEHOLDERS, render_script, save_script
+from ..calls.scripts import editable, edit_page, render_script, sample_values, save_script, scripts_page
 from ..core.clock import utcnow
 from ..extensions import db
-from ..models import Level, Role, Ward
-from ..models.call import CallScript
+from ..models import Role
 from ..schemas.followup_forms import flat_errors, from_form
 from . import nav
 
@@ -27,17 +25,13 @@ def _hospital_admin_only():
 
 @bp.route("/")
 def index():
-    wards = _wards()
-    scripts = {(s.level, s.ward_id): s for s in db.session.scalars(
-        select(CallScript).where(CallScript.hospital_id == current_user.hospital_id))}
-    return render_template("calls/scripts.html", wards=wards, scripts=scripts, levels=list(Level))
+    return render_template("calls/scripts.html", **scripts_page(current_user))
 
 
 @bp.route("/edit", methods=["GET", "POST"])
 def edit():
-    level = request.values.get("level", "ward")
-    ward_id = request.values.get("ward_id", type=int)
-    if level not in {lv.value for lv in Level} or (ward_id and ward_id not in {w.id for w in _wards()}):
+    level, ward_id = request.values.get("level", "ward"), request.values.get("ward_id", type=int)
+    if not editable(current_user, level, ward_id):
         abort(404)
     errors = {}
     if request.method == "POST":
@@ -50,27 +44,11 @@ def edit():
             db.session.commit()
             flash(_("Script saved."), "success")
             return redirect(url_for("scripts.index"))
-    existing = db.session.scalar(select(CallScript).where(
-        CallScript.hospital_id == current_user.hospital_id, CallScript.level == level,
-        CallScript.ward_id.is_(None) if ward_id is None else CallScript.ward_id == ward_id))
-    body = request.form.get("body") if request.method == "POST" else (existing.body if existing else _(str(DEFAULT_SCRIPTS[Level(level)])))
-    title = request.form.get("title") if request.method == "POST" else (existing.title if existing else "")
-    ward = db.session.get(Ward, ward_id) if ward_id else None
-    return render_template("calls/script_edit.html", level=level, ward=ward, body=body, title=title,
-                           errors=errors, placeholders=PLACEHOLDERS, preview=render_script(body or "", _sample())), \
-        422 if errors else 200
+    page = edit_page(current_user, level, ward_id, request.form if request.method == "POST" else None)
+    return render_template("calls/script_edit.html", errors=errors, **page), 422 if errors else 200
 
 
 @bp.route("/preview", methods=["POST"])
 def preview():
-    return render_template("calls/_script_preview.html", preview=render_script(request.form.get("body", "")[:4000], _sample()))
-
-
-def _sample() -> dict:
-    return {"patient_name": _("Zhang San (sample)"), "discharge_date": "2026-11-20",
-            "department": _("Cardiology (sample)"), "doctor": _("Wang (sample)")}
-
-
-def _wards():
-    return db.session.scalars(select(Ward).where(Ward.hospital_id == current_user.hospital_id, Ward.kind == "clinical")
-                              .order_by(Ward.name)).all()
+    body = request.form.get("body", "")[:4000]
+    return render_template("calls/_script_preview.html", preview=render_script(body, sample_values()))

@@ -17,7 +17,7 @@ from ..imports.batches import (api_tokens, built_in_field, column_mapping_rows, 
                        receive, revoke_api_token, set_column_mapping)
 from ..core.clock import utcnow
 from ..extensions import db
-from ..imports.errors import N_
+from ..imports.errors import N_, describe
 from ..imports.run import rejected_rows
 from ..models import Hospital, Role
 from ..models.imports import HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportRejectedRow
@@ -42,16 +42,11 @@ def field_label(field: str) -> str:
 
 
 @bp.app_template_filter("import_reason")
-def reason_text(reason: str) -> str:
-    """Reasons are English msgids; some carry the offending value first ("138…x: contains …")."""
-    whole = _(reason)
-    if whole != reason:
-        return whole
-    parts = []
-    for part in reason.split("; "):
-        value, sep, fixed = part.rpartition(": ")
-        parts.append(f"{value}{sep}{_(fixed)}" if sep else _(part))
-    return "; ".join(parts)
+def reason_text(error) -> str:
+    """A rejected row's error ({"reason": msgid, "params": …}) or a bare msgid, translated."""
+    if isinstance(error, dict):
+        return describe(error["reason"], error.get("params"))
+    return describe(error)
 
 
 def _admin_only():
@@ -121,7 +116,7 @@ def rejected_csv(batch_id):
     errors_header, row_word = _("errors (ID numbers are masked: type them in again)"), _("row")
     body = csv_bytes([*headers, errors_header], (
         [r.columns.get(h, "") for h in headers]
-        + ["; ".join(f"{row_word} {r.row_no} {field_label(e['field'])}: {reason_text(e['reason'])}"
+        + ["; ".join(f"{row_word} {r.row_no} {field_label(e['field'])}: {reason_text(e)}"
                      for e in r.errors)]
         for r in rows))
     audit.record("import.rejected_download", object_type="import_batch", object_id=batch.id,

@@ -8,26 +8,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from ..core import audit
-from ..core.access import (AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter,
-                      sampled_record_filter)
+from ..core.access import AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter, sampled_record_filter
 from ..calls.vocabulary import OUTCOME_LABELS, SCORE_LABELS
 from ..core.clock import utcnow
 from ..extensions import db
-from ..models import Discharge, Role
-from ..models.sample import (Answer, AuditSample, Classification, SampleCallAttempt, SampleCheck,
-                             SampledRecord)
+from ..models import Role
+from ..models.sample import Answer, AuditSample, Classification, SampledRecord
 from ..reports.spreadsheet import spreadsheet_response
 from ..sampling import algorithm as alg
+from ..sampling import pages
 from ..sampling.algorithm import SamplingError
 from ..sampling.calls import CallError, give_up, record_attempt
-from ..sampling.draw import DrawError, DrawRequest, draw_sample
-from ..sampling.population import PeriodError, month_period
-from ..sampling.report import EXPORT_COLUMNS, hospital_rows, suspect_records
-from ..sampling.verify import check_sample, population_drift
+from ..sampling.draw import DrawError, draw_sample
+from ..sampling.population import PeriodError
+from ..sampling.report import EXPORT_COLUMNS
+from ..sampling.verify import check_sample
 from ..schemas.sampling import AUDIT_OUTCOMES, AttemptForm, DrawForm, form_data
 from ..rectification.findings import finding_for_record
 from . import nav
@@ -39,7 +36,6 @@ CLASSIFICATION_LABELS = {
     Classification.CONSISTENT: _l("Consistent"), Classification.SUSPECTED_FALSE: _l("Suspected false record"),
     Classification.LOST_BUT_REACHABLE: _l("Lost but reachable"), Classification.NOT_VERIFIABLE: _l("Not verifiable")}
 ANSWER_LABELS = {Answer.YES: _l("Yes"), Answer.NO: _l("No"), Answer.UNSURE: _l("Not sure")}
-DRIFT_ON_VIEW_LIMIT = 1_000_000
 QUESTIONS = [("hospital_called", _l("Did the hospital call you after discharge?")),
              ("medication_guidance", _l("Were you told how to take your medicines?")),
              ("rehab_guidance", _l("Were you given rehab guidance?"))]
@@ -77,22 +73,17 @@ def _refusal(exc: SamplingError) -> dict:
     return {exc.field or "form": _(exc.template, **exc.params)}
 
 
+def _invalid(exc: ValidationError) -> dict:
+    return {k: " ".join(v) for k, v in exc.messages.items()}
+
+
 @bp.route("/")
 def index():
     return _render_index({}, {}), 200
 
 
 def _render_index(form: dict, errors: dict):
-    samples = db.session.scalars(select(AuditSample).where(sample_filter(current_user)).order_by(
-        AuditSample.period_start.desc(), AuditSample.region_id, AuditSample.draw_no.desc())).all()
-    recorded = dict(db.session.execute(
-        select(SampledRecord.sample_id, func.count()).where(SampledRecord.reached.is_not(None),
-                                                            SampledRecord.sample_id.in_([s.id for s in samples]))
-        .group_by(SampledRecord.sample_id)).all())
-    region = current_user.region
-    floor = alg.format_percent(alg.RATE_FLOORS[region.level]) if region else ""
-    return render_template("sampling/index.html", samples=samples, recorded=recorded, form=form,
-                           errors=errors, region=region, floor=floor)
+    return render_template("sampling/index.html", form=form, errors=errors, **pages.sample_list(current_user))
 
 
 @bp.route("/draw", methods=["POST"])
@@ -102,14 +93,9 @@ def draw():
     if region is None or not may_draw_sample(current_user, region):
         abort(404)
     try:
-        data = DrawForm().load(raw)
-        start, end = month_period(data["period"])
-        rate = data["rate"].strip()
-        rate = rate if rate.endswith(("%", "％")) else rate + "%"  # the form asks for a percentage
-        sample = draw_sample(DrawRequest(region, start, end, rate, data["public_seed"], data["reason"]),
-                             user=current_user, now=utcnow())
+        sample = draw_sample(pages.draw_request(region, DrawForm().load(raw)), user=current_user, now=utcnow())
     except ValidationError as exc:
-        return _render_index(raw, {k: " ".join(v) for k, v in exc.messages.items()}), 422
+        return _render_index(raw, _invalid(exc)), 422
     except (PeriodError, DrawError) as exc:
         db.session.rollback()
         return _render_index(raw, _refusal(exc)), 422
@@ -120,34 +106,10 @@ def draw():
 
 @bp.route("/<int:sample_id>")
 def show(sample_id):
-    sample = _get_sample_or_404(sample_id)
-    records = db.session.scalars(select(SampledRecord).where(
-        SampledRecord.sample_id == sample.id, sampled_record_filter(current_user))
-        .options(selectinload(SampledRecord.hospital),
-                 selectinload(SampledRecord.discharge).selectinload(Discharge.patient),
-                 selectinload(SampledRecord.discharge).selectinload(Discharge.ward))
-        .order_by(SampledRecord.hospital_id, SampledRecord.position)).all()
-    attempts = dict(db.session.execute(
-        select(SampleCallAttempt.record_id, func.count()).where(
-            SampleCallAttempt.record_id.in_([r.id for r in records])).group_by(SampleCallAttempt.record_id)).all())
-    if records:  # the list names patients: log who saw which sample's list
-        audit.record("sample.records_view", object_type="audit_sample", object_id=sample.id,
-                     detail={"records": len(records)})
-    checks = db.session.scalars(select(SampleCheck).where(SampleCheck.sample_id == sample.id)
-                                .order_by(SampleCheck.checked_at.desc())).all()
-    others = db.session.scalars(select(AuditSample).where(
-        AuditSample.region_id == sample.region_id, AuditSample.period_start == sample.period_start,
-        AuditSample.period_end == sample.period_end, AuditSample.id != sample.id)
-        .order_by(AuditSample.draw_no)).all()
-    # Re-reading a huge population on every view would take seconds: above the limit the
-    # auditor asks for it (?drift=1).
-    drift = population_drift(sample) if (sample.population_size <= DRIFT_ON_VIEW_LIMIT
-                                         or request.args.get("drift")) else None
-    db.session.commit()
-    return render_template("sampling/show.html", sample=sample, records=records, attempts=attempts,
-                           checks=checks, others=others, drift=drift,
-                           late=sum(d["late"] for d in (drift or {}).values()),
-                           gone=sum(d["gone"] for d in (drift or {}).values()))
+    page = pages.sample_detail(_get_sample_or_404(sample_id), current_user,
+                               drift_requested=bool(request.args.get("drift")))
+    db.session.commit()  # the records view was logged
+    return render_template("sampling/show.html", **page)
 
 
 @bp.route("/<int:sample_id>/verify", methods=["POST"])
@@ -172,13 +134,9 @@ def call(sample_id, record_id):
 
 
 def _render_call(record, form, errors):
-    d = record.discharge
-    next_id = db.session.scalar(select(SampledRecord.id).where(
-        SampledRecord.sample_id == record.sample_id, SampledRecord.reached.is_(None),
-        SampledRecord.id != record.id, sampled_record_filter(current_user))
-        .order_by(SampledRecord.hospital_id, SampledRecord.position).limit(1))
-    return render_template("sampling/call.html", record=record, d=d, form=form, errors=errors,
-                           outcomes=AUDIT_OUTCOMES, next_id=next_id, finding=finding_for_record(record.id))
+    return render_template("sampling/call.html", record=record, d=record.discharge, form=form, errors=errors,
+                           outcomes=AUDIT_OUTCOMES, next_id=pages.next_record_id(record, current_user),
+                           finding=finding_for_record(record.id))
 
 
 @bp.route("/<int:sample_id>/records/<int:record_id>/attempt", methods=["POST"])
@@ -188,7 +146,7 @@ def attempt(sample_id, record_id):
     try:
         record_attempt(record, AttemptForm().load(raw), user=current_user, now=utcnow())
     except ValidationError as exc:
-        return _render_call(record, raw, {k: " ".join(v) for k, v in exc.messages.items()}), 422
+        return _render_call(record, raw, _invalid(exc)), 422
     except CallError as exc:
         db.session.rollback()
         return _render_call(record, raw, _refusal(exc)), 422
@@ -213,21 +171,15 @@ def unreachable(sample_id, record_id):
 @bp.route("/<int:sample_id>/report")
 def report(sample_id):
     sample = _get_sample_or_404(sample_id)
-    rows = hospital_rows(sample.id)
     fmt = request.args.get("format")
     if fmt in ("xlsx", "csv"):
-        audit.record("sample.report_export", object_type="audit_sample", object_id=sample.id,
-                     detail={"format": fmt, "hospitals": len(rows)})
+        rows = pages.report_export_rows(sample, fmt)
         db.session.commit()
-        return spreadsheet_response(
-            fmt, f"{_('Audit sample report')}-{sample.region.code}-{sample.period_start:%Y-%m}-{sample.draw_no}",
-            [_(h) for h, _get in EXPORT_COLUMNS], [[get(r) for _h, get in EXPORT_COLUMNS] for r in rows],
-            _("Audit sample report"))
+        title = _("Audit sample report")
+        return spreadsheet_response(fmt, f"{title}-{sample.region.code}-{sample.period_start:%Y-%m}-{sample.draw_no}",
+                                    [_(h) for h, _get in EXPORT_COLUMNS], rows, title)
     if fmt is not None:
         abort(400)
-    suspects = suspect_records(sample.id, sampled_record_filter(current_user))
-    if suspects:  # the list names patients: log who saw it
-        audit.record("sample.suspects_view", object_type="audit_sample", object_id=sample.id,
-                     detail={"records": len(suspects)})
-        db.session.commit()
-    return render_template("sampling/report.html", sample=sample, rows=rows, suspects=suspects)
+    page = pages.report_page(sample, current_user)
+    db.session.commit()  # the view of the contradicted records was logged
+    return render_template("sampling/report.html", **page)

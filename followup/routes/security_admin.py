@@ -4,17 +4,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
-from sqlalchemy import select
 
-from ..core import audit
 from ..core.clock import utcnow
 from ..core.access import blueprint_only_for
 from ..extensions import db
 from ..models import Role, User
-from ..models.security import UserMfa
-from ..security.mfa import reset_mfa
+from ..security.mfa import reset_mfa, second_factor_page
 from ..security.policy import PolicySchema, current_policy, save_policy
-from ..security.sessions import revoke_all
 from . import nav
 
 bp = Blueprint("security_admin", __name__, url_prefix="/security")
@@ -48,10 +44,7 @@ def policy():
 
 @bp.route("/second-factors")
 def second_factors():
-    enrolled = set(db.session.scalars(select(UserMfa.user_id).where(UserMfa.confirmed.is_(True))))
-    users = db.session.scalars(select(User).order_by(User.role, User.username)).all()
-    return render_template("security/second_factors.html", users=users, enrolled=enrolled,
-                           required=set(current_policy().mfa_roles))
+    return render_template("security/second_factors.html", **second_factor_page())
 
 
 @bp.route("/second-factors/<int:user_id>/reset", methods=["POST"])
@@ -59,10 +52,7 @@ def reset_second_factor(user_id):
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    now = utcnow()
-    reset_mfa(user)
-    revoke_all(user, now=now, reason="mfa_reset")
-    audit.record("auth.mfa_reset", object_type="user", object_id=user.id, now=now)
+    reset_mfa(user, now=utcnow())
     db.session.commit()
     flash(_("Second factor reset; %(name)s enrols again at the next sign-in.", name=user.username), "success")
     return redirect(url_for("security_admin.second_factors"))

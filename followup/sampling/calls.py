@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from ..core import audit
 from ..extensions import db
 from ..models import FollowupTask, Level
+from ..models.task import TaskKind
 from ..models.call import HospitalFollowup, Outcome
 from ..models.sample import SampleCallAttempt, SampledRecord
 from .algorithm import N_, SamplingError
@@ -23,11 +24,13 @@ class CallError(SamplingError):
 def hospital_record(discharge_id: int) -> HospitalRecord:
     """What the hospital has on file for this discharge now."""
     tasks = db.session.execute(select(FollowupTask.status, FollowupTask.completed_at, FollowupTask.level)
-                               .where(FollowupTask.discharge_id == discharge_id)).all()
+                               .where(FollowupTask.discharge_id == discharge_id,
+                                      FollowupTask.kind == TaskKind.MANDATORY)).all()
     status = combine_statuses([t.status for t in tasks])
     done = [t.completed_at for t in tasks if t.status == status and t.completed_at]
     sat = db.session.scalar(select(HospitalFollowup.sat_overall).join(FollowupTask).where(
-        FollowupTask.discharge_id == discharge_id, FollowupTask.level == Level.HOSPITAL))
+        FollowupTask.discharge_id == discharge_id, FollowupTask.level == Level.HOSPITAL,
+        FollowupTask.kind == TaskKind.MANDATORY))
     return HospitalRecord(status=status, completed_at=min(done) if done else None, satisfaction=sat)
 
 

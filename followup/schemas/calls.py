@@ -14,6 +14,7 @@ class QueueRow(Schema):
     callback_at = fields.Raw()
     assigned_to_id = fields.Int(allow_none=True)
     claimed_by_id = fields.Int(allow_none=True)
+    needs_data = fields.Str(allow_none=True)  # due but not callable until the ward completes it
     patient = fields.Function(lambda t: mask_name(t.discharge.patient.name))
     phone = fields.Function(lambda t: t.discharge.patient.phone_masked or "")
     ward = fields.Function(lambda t: t.discharge.ward.name)

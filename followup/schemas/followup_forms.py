@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from ..calls.vocabulary import GUIDANCE_CHOICES
 from ..core.clock import LOCAL_TZ
-from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition, Outcome
+from ..models.call import GUIDANCE_AREAS, SATISFACTION_DIMENSIONS, Condition, DurationSource, Outcome, Respondent
 from ..models.opinion import Category, Sentiment
 
 MAX_OPINIONS = 20
@@ -66,8 +66,44 @@ class OpinionIn(_Strict):
             raise ValidationError("A complaint must name the department concerned.", "ward_id")
 
 
-class _FollowupForm(_Strict):
-    """What both forms share: the patient's opinions, free notes, the departments they may name."""
+MAX_CALL_SECONDS = 4 * 3600
+
+
+class CallFactsIn(_Strict):
+    """Who answered (HCAHPS: only the patient's own answers count in satisfaction figures) and
+    how long the call took, as the caller typed it or the phone system reported it (optional)."""
+    respondent = fields.Str(load_default=Respondent.PATIENT.value,
+                            validate=validate.OneOf([r.value for r in Respondent], error="Choose one of the listed values."),
+                            metadata={"description": "who answered: patient (default), family, other"})
+    respondent_relation = fields.Str(load_default="", validate=validate.Length(max=32, error="Text is too long."),
+                                     metadata={"description": "a family member's relation to the patient (配偶, 女儿, ...)"})
+    duration_seconds = fields.Int(load_default=None, allow_none=True,
+                                  validate=validate.Range(min=0, max=MAX_CALL_SECONDS, error="Not a valid call duration."),
+                                  metadata={"description": "the call's duration in seconds (optional)"})
+    duration_source = fields.Str(load_default=None, allow_none=True,
+                                 validate=validate.OneOf([d.value for d in DurationSource],
+                                                         error="Choose one of the listed values."),
+                                 metadata={"description": "caller (typed in, the default) or phone_system"})
+
+    @validates_schema(skip_on_field_errors=False)
+    def _facts(self, data, **_kw):
+        if data.get("respondent") == Respondent.FAMILY and not data.get("respondent_relation", "").strip():
+            raise ValidationError("Say how the family member is related to the patient.", "respondent_relation")
+
+    @post_load
+    def _source(self, data, **_kw):
+        if data.get("duration_seconds") is None:
+            data["duration_source"] = None
+        elif data.get("duration_source") is None:
+            data["duration_source"] = DurationSource.CALLER.value
+        if data.get("respondent") != Respondent.FAMILY:
+            data["respondent_relation"] = data.get("respondent_relation", "").strip()
+        return data
+
+
+class _FollowupForm(CallFactsIn):
+    """What both forms share: the patient's opinions, free notes, the departments they may name,
+    who answered and the call's duration."""
     opinions = fields.List(fields.Nested(OpinionIn), load_default=list,
                            validate=validate.Length(max=MAX_OPINIONS, error="Too many opinions."))
     notes = _text(load_default="")
@@ -145,7 +181,7 @@ assert {f"sat_{d}" for d in SATISFACTION_DIMENSIONS} <= set(HospitalFollowupForm
 # --- HTML form <-> nested data ---------------------------------------------------------------
 
 # Fields a form may repeat (checkbox groups): read with getlist.
-_LIST_LEAVES = {"choices"}
+_LIST_LEAVES = {"choices", "present"}
 
 
 def from_form(form) -> dict:
@@ -154,7 +190,7 @@ def from_form(form) -> dict:
     so "not answered" is None rather than a type error."""
     data: dict = {}
     for name in form.keys():
-        if name == "csrf_token":
+        if name in ("csrf_token", "duration_minutes"):
             continue
         parts = name.split(".")
         value = form.getlist(name) if parts[-1] in _LIST_LEAVES else form.get(name)
@@ -165,6 +201,12 @@ def from_form(form) -> dict:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     data = _lists(data)
+    minutes = form.get("duration_minutes", "").strip()
+    if minutes:  # the call screen asks for minutes; the API and the record keep seconds
+        try:
+            data["duration_seconds"] = round(float(minutes) * 60)
+        except ValueError:
+            data["duration_seconds"] = minutes  # reported as "Not a valid integer."
     if isinstance(data.get("opinions"), list):  # the form's spare blank rows are not opinions
         data["opinions"] = [op for op in data["opinions"] if str(op.get("text", "")).strip()]
     return data
@@ -192,10 +234,14 @@ def flat_errors(errors, prefix="") -> dict[str, list[str]]:
     return out
 
 
+REFUSED_ALL = "refused_all"
+
+
 class AttemptForm(_Strict):
     """One dial from the call screen. The callback time comes from a datetime-local input: a
     local (Asia/Shanghai) wall-clock time, made aware here."""
-    outcome = fields.Str(required=True, validate=validate.OneOf([o.value for o in Outcome],
+    # REFUSED_ALL is the second refusal button: 拒绝所有随访 (do-not-call), not "this call only".
+    outcome = fields.Str(required=True, validate=validate.OneOf([o.value for o in Outcome] + [REFUSED_ALL],
                                                                 error="Choose one of the listed values."))
     callback_at = fields.NaiveDateTime(load_default=None, allow_none=True,
                                        error_messages={"invalid": "Not a valid date and time."})
@@ -203,6 +249,9 @@ class AttemptForm(_Strict):
 
     @post_load
     def _local_time(self, data, **_kw):
+        data["refuse_all"] = data["outcome"] == REFUSED_ALL
+        if data["refuse_all"]:
+            data["outcome"] = Outcome.REFUSED.value
         if data["callback_at"] is not None:
             data["callback_at"] = data["callback_at"].replace(tzinfo=LOCAL_TZ)
         return data

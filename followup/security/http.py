@@ -27,8 +27,13 @@ def init_app(app) -> None:
         if any(_HUGE_INT.fullmatch(v) for vs in request.args.listvalues() for v in vs):
             abort(400)
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
-                "application/x-www-form-urlencoded", "multipart/form-data") and _has_nul(request.form):
-            abort(400)
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            if request.mimetype == "application/x-www-form-urlencoded":
+                # Keep the raw body: `curl --data-binary @file.csv` sends a file under this type,
+                # and parsing the form would consume it (the import API reads it with get_data).
+                request.get_data(cache=True)
+            if _has_nul(request.form):
+                abort(400)
 
     @app.errorhandler(DataError)
     def _value_the_database_refused(_exc):

@@ -14,6 +14,8 @@ from ..core.crypto import blind_index
 from ..extensions import db
 from ..models import User
 from ..models.security import RecoveryCode, UserMfa
+from .policy import current_policy
+from .sessions import revoke_all
 
 ISSUER = "followup"
 STEP_SECONDS = 30
@@ -48,6 +50,12 @@ def qr_data_uri(uri: str) -> str:
     """The QR code as an SVG data: URI for an <img> (allowed by the CSP; no inline markup)."""
     img = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     return "data:image/svg+xml;base64," + base64.b64encode(img.to_string()).decode()
+
+
+def enrolment_page(user: User, row: UserMfa) -> dict:
+    """What the enrolment page shows: the QR code of the provisioning URI, and the secret for
+    authenticator apps that cannot scan."""
+    return {"qr": qr_data_uri(provisioning_uri(user, row)), "secret": row.secret, "username": user.username}
 
 
 def verify_totp(user: User, code: str, *, now) -> bool:
@@ -108,7 +116,18 @@ def use_recovery_code(user: User, code: str, *, now) -> bool:
     return True
 
 
-def reset_mfa(user: User) -> None:
-    """The security admin's reset for a lost phone: the user enrols again at next sign-in."""
+def reset_mfa(user: User, *, now) -> None:
+    """The security admin's reset for a lost phone: the second factor and recovery codes go, every
+    session of the user ends, and the user enrols again at the next sign-in. Audited."""
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(delete(UserMfa).where(UserMfa.user_id == user.id))
+    revoke_all(user, now=now, reason="mfa_reset")
+    audit.record("auth.mfa_reset", object_type="user", object_id=user.id, now=now)
+
+
+def second_factor_page() -> dict:
+    """The security admin's list: every account, which have a confirmed second factor, and which
+    roles the policy requires one of."""
+    return {"users": db.session.scalars(select(User).order_by(User.role, User.username)).all(),
+            "enrolled": set(db.session.scalars(select(UserMfa.user_id).where(UserMfa.confirmed.is_(True)))),
+            "required": set(current_policy().mfa_roles)}

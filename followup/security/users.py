@@ -30,6 +30,21 @@ def create_user(username: str, password: str, role: Role, *, display_name=None, 
     return user
 
 
+def register_user(username: str, password: str, role: Role, *, now, display_name=None, **scope) -> User:
+    """The system administrator's new account: the initial password must meet the security
+    policy (the CLI's create_user asks only for a minimum length), and its age counts from now."""
+    _check_policy(password)
+    user = create_user(username, password, role, display_name=display_name, **scope)
+    user.password_changed_at = now
+    return user
+
+
+def _check_policy(password: str) -> None:
+    problems = password_problems(password)
+    if problems:
+        raise UserError("password needs " + "; ".join(problems))
+
+
 def _apply_scope(user: User, role: Role, hospital_code=None, ward_codes=(), region_code=None) -> None:
     """Give the user the scope the role needs (hospital, wards or region) and nothing else."""
     user.hospital, user.region, user.wards = None, None, []
@@ -85,9 +100,7 @@ def revoke_user_sessions(user: User, *, now, reason: str = "admin") -> int:
 def change_password(user: User, new_password: str, *, now) -> None:
     """A password that meets the policy; every existing session ends (the caller signs the
     current browser in again if the user changed it themselves)."""
-    problems = password_problems(new_password)
-    if problems:
-        raise UserError("password needs " + "; ".join(problems))
+    _check_policy(new_password)
     user.password_hash = hash_password(new_password)
     user.password_changed_at = now
     revoke_all(user, now=now, reason="password_change")

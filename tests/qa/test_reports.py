@@ -58,10 +58,12 @@ def test_excel_export_has_one_sheet_per_section_and_reads_back(november, as_user
     resp = as_user(november.world.qa).get("/qa/summary.xlsx?month=2026-11")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     wb = openpyxl.load_workbook(io.BytesIO(resp.data), read_only=True, data_only=True)
-    assert len(wb.sheetnames) == 8
+    assert len(wb.sheetnames) == 10  # with the plans' rates and the definitions
     overview = {r[0]: r[1] for r in wb[wb.sheetnames[0]].iter_rows(min_row=2, values_only=True)}
-    assert 4 in overview.values() and 50.0 in overview.values() and 25.0 in overview.values()
-    complaints = list(wb[wb.sheetnames[5]].iter_rows(min_row=2, values_only=True))
+    # eligible 4, of which 1 not yet due: due 3, reached 2 (66.7%), on time 1 (33.3%)
+    assert overview["符合条件"] == 4 and overview["到期应随访"] == 3 and overview["随访率(%)"] == 66.7
+    assert overview["原始随访率(%)"] == 66.7 and overview["及时率(%)"] == 33.3
+    complaints = list(wb[wb.sheetnames[7]].iter_rows(min_row=2, values_only=True))
     assert [r[3] for r in complaints] == ["结账窗口排队一个多小时"]
     ledger_rows = list(wb[wb.sheetnames[-1]].iter_rows(min_row=2, values_only=True))
     assert len(ledger_rows) == 3
@@ -95,8 +97,11 @@ def test_commission_page_is_the_auditors_region_only_and_exports(november, as_us
     body = county.get("/commission/?month=2026-11&level=county").get_data(as_text=True)
     assert "东昌府区人民医院" in body and "阳谷县人民医院" not in body
     wb = openpyxl.load_workbook(io.BytesIO(county.get("/commission/export.xlsx?month=2026-11").data))
-    rows = list(wb.active.iter_rows(min_row=2, values_only=True))
-    assert [(r[0], r[1], r[4]) for r in rows] == [(1, "东昌府区人民医院", 50.0)]
+    header, *rows = list(wb.active.iter_rows(values_only=True))
+    col = {name: i for i, name in enumerate(header)}
+    assert [(r[0], r[1], r[col["随访率(%)"]], r[col["原始随访率(%)"]], r[col["出院后死亡"]]) for r in rows] == [
+        (1, "东昌府区人民医院", 66.7, 66.7, 0)]
+    assert "随访率 = 已随访 ÷ (到期应随访 − 有记录的例外)。" in body
     assert county.get("/commission/?sort=name;drop").status_code == 400
 
 

@@ -20,7 +20,10 @@ def test_hospital_totals_match_the_hand_counted_november(november):
     assert (t["discharges"], t["deceased"], t["eligible"]) == (5, 1, 4)
     assert (t["followed"], t["on_time"], t["lost"]) == (2, 1, 1)
     assert (t["ward_done"], t["ward_on_time"], t["hospital_done"], t["hospital_on_time"]) == (2, 1, 1, 1)
-    assert t["followup_rate"] == 0.5 and t["on_time_rate"] == 0.25 and t["hospital_rate"] == 0.25
+    # o1 (30 Nov 23:30) is not yet due on 3 December: due 3, no documented exception.
+    assert (t["not_yet_due"], t["due"], t["reached"], t["exceptions"], t["overdue"]) == (1, 3, 2, 0, 0)
+    assert t["followup_rate"] == 2 / 3 and t["raw_rate"] == 2 / 3
+    assert t["on_time_rate"] == 1 / 3 and t["hospital_rate"] == 1 / 3
 
 
 def test_ward_rows_split_the_hospital_and_the_deceased_are_not_eligible(november):
@@ -28,7 +31,8 @@ def test_ward_rows_split_the_hospital_and_the_deceased_are_not_eligible(november
     by_ward = {r["ward"]: r for r in s["wards"]}
     assert (by_ward["心内科"]["discharges"], by_ward["心内科"]["eligible"], by_ward["心内科"]["followed"]) == (4, 3, 2)
     assert (by_ward["骨科"]["discharges"], by_ward["骨科"]["followed"]) == (1, 0)
-    assert by_ward["骨科"]["followup_rate"] == 0
+    assert by_ward["骨科"]["followup_rate"] is None  # its only discharge is not yet due
+    assert by_ward["骨科"]["not_yet_due"] == 1
 
 
 def test_a_discharge_at_0010_on_the_first_local_day_counts_in_the_new_month(november):
@@ -83,9 +87,9 @@ def test_rates_group_hospitals_into_counties_and_the_city(november):
     w = november.world
     from followup.core.access import hospital_ids_select
     sel = hospital_ids_select(w.city_auditor)
-    by_county = rates.rates(sel, date(2026, 11, 1), date(2026, 12, 1), "county")
+    by_county = rates.rates(sel, date(2026, 11, 1), date(2026, 12, 1), "county", now=NOW)
     assert by_county[w.county_a.id]["eligible"] == 4 and by_county[w.county_b.id]["eligible"] == 1
-    city = rates.rates(sel, date(2026, 11, 1), date(2026, 12, 1), "city")
+    city = rates.rates(sel, date(2026, 11, 1), date(2026, 12, 1), "city", now=NOW)
     assert city == {w.city.id: rates.total(by_county)}
 
 
@@ -100,7 +104,9 @@ def test_summary_totals_equal_a_recount_from_the_raw_tables(world, db):
             follow(d, t.level, status, completed=t.due_at + timedelta(hours=rng.choice([-30, -1, 1, 30])))
     db.session.commit()
     got = monthly.build(world.hospital_a.id, "2026-11", now=utcnow())["totals"]
-    recount = dict.fromkeys(rates.COUNT_FIELDS, 0)
+    fields = ("discharges", "deceased", "eligible", "followed", "on_time", "lost", "ward_done", "ward_on_time",
+              "hospital_done", "hospital_on_time")
+    recount = dict.fromkeys(fields, 0)
     for d in db.session.scalars(select(Discharge).where(Discharge.hospital_id == world.hospital_a.id)):
         recount["discharges"] += 1
         if not d.eligible:
@@ -116,7 +122,7 @@ def test_summary_totals_equal_a_recount_from_the_raw_tables(world, db):
         for lv in Level:
             recount[f"{lv}_done"] += lv in done
             recount[f"{lv}_on_time"] += lv in timely
-    assert {f: got[f] for f in rates.COUNT_FIELDS} == recount
+    assert {f: got[f] for f in fields} == recount
     assert recount["eligible"] > 0 and recount["lost"] > 0 and recount["on_time"] > 0
 
 

@@ -167,7 +167,7 @@ def test_late_arrivals_are_shown_on_the_sample_page(world, populate, as_user, dr
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert "7 discharge(s) of this month arrived late" in client.get(f"/sampling/{sample.id}").get_data(as_text=True)
     # Above the on-view limit the count is computed only when asked for.
-    monkeypatch.setattr("followup.routes.sampling.DRIFT_ON_VIEW_LIMIT", 10)
+    monkeypatch.setattr("followup.sampling.pages.DRIFT_ON_VIEW_LIMIT", 10)
     assert "arrived late" not in client.get(f"/sampling/{sample.id}").get_data(as_text=True)
     assert "7 discharge(s) of this month arrived late" in client.get(
         f"/sampling/{sample.id}?drift=1").get_data(as_text=True)

@@ -2,6 +2,7 @@
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 from attack_data import FORMULA_PAYLOADS, XSS_PAYLOADS
 
 
@@ -53,5 +54,13 @@ def hostile_world(world, db):
     db.session.flush()
     for ward in db.session.scalars(select(Ward)):
         db.session.add(DepartmentFeedback(hospital_id=ward.hospital_id, ward_id=ward.id, month="2026-11"))
+    db.session.commit()
+    # Hostile text in every user's notifications (issue 14), shown on the bell's page.
+    from followup.core.clock import utcnow
+    from followup.models import User
+    from followup.notifications import notify
+    users = db.session.scalars(select(User.id)).all()
+    for payload in XSS_PAYLOADS[:-1]:
+        notify(db.session, users, "test", payload, "/", utcnow())
     db.session.commit()
     return world

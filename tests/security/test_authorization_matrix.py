@@ -23,7 +23,7 @@ AUDITORS = frozenset({Role.COUNTY_AUDITOR, Role.CITY_AUDITOR})
 
 ALLOW: dict[str, frozenset] = {
     # sign-in and housekeeping
-    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC,
+    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC, "main.readyz": PUBLIC,
     "auth.second_factor": frozenset(), "auth.enrol": frozenset(),  # only with a pre-auth marker
     "auth.logout": EVERYONE, "main.index": EVERYONE,
     "account.index": EVERYONE, "account.sign_out_everywhere": EVERYONE, "account.recovery_codes": EVERYONE,
@@ -43,6 +43,11 @@ ALLOW: dict[str, frozenset] = {
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
     "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
     "board.index": CALLERS, "board.assign": CALLERS,
+    # patient-level outcomes, search, call settings (issue 13)
+    "calls.find": CALLERS,
+    "marks.index": {Role.HOSPITAL_ADMIN}, "marks.lift": {Role.HOSPITAL_ADMIN},  # and head nurses (flag)
+    "marks.import_list": {Role.HOSPITAL_ADMIN}, "call_settings.edit": {Role.HOSPITAL_ADMIN},
+    "needs_data.index": {Role.NURSE}, "needs_data.complete": {Role.NURSE},  # issue 17: stays to complete
     "scripts.index": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN}, "scripts.edit": {Role.QA, Role.HOSPITAL_ADMIN},
     "scripts.preview": {Role.QA, Role.HOSPITAL_ADMIN},
     "api_calls.next_call": CALLERS, "api_calls.queue": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN},
@@ -50,7 +55,10 @@ ALLOW: dict[str, frozenset] = {
     "api_calls.assign": CALLERS, "api_calls.record_attempt": CALLERS, "api_calls.claim": CALLERS,
     "api_calls.release": CALLERS,
     "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
-    "api_records.save_ward": CALLERS, "api_records.save_hospital": CALLERS,
+    # a discharge's calls read back (issue 13): the roles that open discharge records
+    "api_records.discharge_calls": HOSPITAL_PATIENT_ROLES,
+    # follow-up plans (issue 13): the hospital admin defines them
+    "plans.index": {Role.HOSPITAL_ADMIN}, "plans.switch": {Role.HOSPITAL_ADMIN},
     # imports (issue 4)
     "imports.index": {Role.HOSPITAL_ADMIN}, "imports.show": {Role.HOSPITAL_ADMIN},
     "imports.progress": {Role.HOSPITAL_ADMIN}, "imports.rejected_csv": {Role.HOSPITAL_ADMIN},
@@ -84,6 +92,12 @@ ALLOW: dict[str, frozenset] = {
     "complaints.evidence_file": {Role.QA, Role.DEPT_RESPONDER} | AUDITORS,
     "findings.index": AUDITORS, "findings.show": AUDITORS, "findings.take_step": AUDITORS,
     "findings.raise_finding": AUDITORS,
+    # findings flow back (issue 14): notifications, call quality control, composite score
+    "notifications.index": EVERYONE, "notifications.open_one": EVERYONE, "notifications.read_all": EVERYONE,
+    "quality.index": {Role.QA}, "quality.draw": {Role.QA}, "quality.rate": {Role.QA},
+    "quality.review": {Role.QA}, "quality.reveal_contact": {Role.QA},
+    "escalation.settings": {Role.QA, Role.HOSPITAL_ADMIN},
+    "commission.score": AUDITORS, "commission.notice": AUDITORS, "commission.weights": {Role.CITY_AUDITOR},
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]

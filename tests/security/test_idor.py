@@ -35,8 +35,10 @@ def _objects(world, db):
                       storage_key="0" * 32, sha256="0" * 64)
     db.session.add_all([fb, ev])
     db.session.commit()
+    from attack_data import findings_objects
+    extra = findings_objects(world, task, text=SECRET_NAME + "质控")
     return {"discharge_id": d.id, "task_id": task.id, "opinion_id": op.id, "item_id": item.id,
-            "user_id": world.nurse.id, "id": d.id, "feedback_id": fb.id, "evidence_id": ev.id}
+            "user_id": world.nurse.id, "id": d.id, "feedback_id": fb.id, "evidence_id": ev.id, **extra}
 
 
 def _id_routes(app):
