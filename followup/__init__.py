@@ -28,10 +28,14 @@ def create_app(test_config: dict | None = None) -> Flask:
                    default_translation_directories=os.path.join(root, "followup", "translations"))
     crypto.init_keys(app)
     crypto.use_key_source(lambda: crypto.keys_of(current_app))
+    from .core import logs
+    logs.init_app(app)
     from .security import auth  # registers the user loader
     auth.init_app(app)
     from .security import http as security_http
     security_http.init_app(app)
+    from .ops import outage
+    outage.init_app(app)
 
     from .routes import register_blueprints
     register_blueprints(app)
@@ -51,7 +55,12 @@ def _embedded_defaults(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):  # accept the common form, use psycopg 3
-        app.config["SQLALCHEMY_DATABASE_URI"] = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    if uri.startswith("postgresql"):
+        # A database host that is down or frozen fails a connect in seconds, not minutes.
+        opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        opts["connect_args"] = {"connect_timeout": 5, **opts.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = opts
     if uri.startswith("sqlite"):
         opts = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
         opts["connect_args"] = {"timeout": 30, "check_same_thread": False}

@@ -14,12 +14,20 @@ def _flag(name, default):
 class Config:
     # The embedded default: a SQLite file under instance/ (filled in by create_app).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (and so any traceback in a log) shows the SQL
+    # but never the bound values: session token hashes, blind indexes, ciphertexts.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL = os.environ.get("REDIS_URL")  # None: jobs run in-process
     SECRET_KEY = _env("SECRET_KEY") or os.environ.get("SECRET_KEY")
     # Field encryption key for phone numbers and the HMAC key for blind indexes (base64, 32 bytes).
     FIELD_KEY = _env("FIELD_KEY")
     INDEX_KEY = _env("INDEX_KEY")
+    # HMAC key of the audit chain and its checkpoints (base64, 32 bytes; derived from INDEX_KEY
+    # when unset). Keep it out of the database and away from database administrators.
+    AUDIT_KEY = _env("AUDIT_KEY")
+    # Signed checkpoints of the audit chain's head, appended outside the database by the cron
+    # process (default: instance/audit-checkpoints.jsonl). Ship this file off the box.
+    AUDIT_CHECKPOINT_PATH = _env("AUDIT_CHECKPOINT_PATH")
 
     TIMEZONE = "Asia/Shanghai"
     BABEL_DEFAULT_LOCALE = "zh_CN"
@@ -50,6 +58,12 @@ class Config:
     # Audit records are kept this long (the policy may change it, never below 180 days).
     AUDIT_RETENTION_DAYS = int(_env("AUDIT_RETENTION_DAYS", "1095"))
 
+    # Logs: JSON lines on stderr with request ids (production); off keeps Python's default.
+    LOG_JSON = _flag("LOG_JSON", False)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+    # Exports of months with more discharges than this run as jobs (the page polls progress).
+    EXPORT_INLINE_MAX_DISCHARGES = int(_env("EXPORT_INLINE_MAX_DISCHARGES", "20000"))
+
     # Background jobs. "thread" runs in-process without Redis; "sync" runs at once (tests).
     JOBS_INLINE_MODE = _env("JOBS_INLINE_MODE", "thread")
     JOB_TIMEOUT = int(_env("JOB_TIMEOUT", "1800"))
@@ -57,8 +71,11 @@ class Config:
     # outbox row keeps the error for the reconciler and the admins).
     JOB_FAILURE_TTL = int(_env("JOB_FAILURE_TTL", str(24 * 3600)))
     JOB_RESULT_TTL = int(_env("JOB_RESULT_TTL", "3600"))
-    # The reconciler re-enqueues outbox jobs not finished after this many seconds.
-    JOB_STALE_SECONDS = int(_env("JOB_STALE_SECONDS", "300"))
+    # A running job holds a lease of this length, renewed by a heartbeat every third of it; the
+    # reconciler (every CRON_INTERVAL seconds) re-drives a job whose lease lapsed, or whose rq job
+    # Redis no longer has. Recovery after a lost worker ≤ lease + interval + queue wait.
+    JOB_LEASE_SECONDS = float(_env("JOB_LEASE_SECONDS", "30"))
+    CRON_INTERVAL = float(_env("CRON_INTERVAL", "10"))
     REDIS_SOCKET_TIMEOUT = float(_env("REDIS_SOCKET_TIMEOUT", "2"))
 
     # The 7-day rule (出院7日内电话回访).
@@ -81,10 +98,19 @@ class Config:
 
     # Imports: rows per committed chunk, the run lease, and the largest file accepted (rows).
     IMPORT_CHUNK_ROWS = int(_env("IMPORT_CHUNK_ROWS", "5000"))
-    IMPORT_LEASE_SECONDS = int(_env("IMPORT_LEASE_SECONDS", "120"))
+    # The batch lease is renewed with every chunk (5,000 rows take a few seconds): short, so a
+    # batch whose runner died is taken over well inside a minute.
+    IMPORT_LEASE_SECONDS = int(_env("IMPORT_LEASE_SECONDS", "30"))
     IMPORT_MAX_ROWS = int(_env("IMPORT_MAX_ROWS", "1000000"))
     # Worker processes preparing rows (validation, encryption) for files of at least
     # IMPORT_POOL_MIN_ROWS rows; 0 prepares them in the importing process. One CPU is left to
     # the writer and PostgreSQL: on 2 cores one worker imports as fast as two (bench/import.py).
     IMPORT_PROCESSES = int(_env("IMPORT_PROCESSES", str(max(1, (os.cpu_count() or 2) - 1))))
     IMPORT_POOL_MIN_ROWS = int(_env("IMPORT_POOL_MIN_ROWS", "20000"))
+
+    # Evidence attached to ledger items: a directory outside static/ (default: instance/evidence),
+    # and the largest file accepted.
+    EVIDENCE_DIR = _env("EVIDENCE_DIR")
+    EVIDENCE_MAX_MB = int(_env("EVIDENCE_MAX_MB", "10"))
+    # Days a commission finding may stay open unless the auditor sets its own deadline.
+    FINDING_DUE_DAYS = int(_env("FINDING_DUE_DAYS", "15"))

@@ -75,10 +75,11 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture
-def make_app(database_url):
+def make_app(database_url, tmp_path):
     """Build an app with config overrides (e.g. make_app(WTF_CSRF_ENABLED=True))."""
     def factory(**overrides):
-        app = create_app({**base_config(database_url), **overrides})
+        cfg = {**base_config(database_url), "AUDIT_CHECKPOINT_PATH": str(tmp_path / "audit-checkpoints.jsonl")}
+        app = create_app({**cfg, **overrides})
         # Tests keep an app context pushed, which requests then share (Flask reuses it), so
         # per-request caches (Flask-Login's user, Flask-Babel's locale) would leak between clients.
         @app.teardown_request
@@ -96,8 +97,24 @@ def app(make_app, request):
     with app.app_context():
         yield app
         _db.session.remove()
-        _truncate_all()
-        _db.engine.dispose()
+        try:
+            _audit_chain_still_verifies(request)
+        finally:
+            _db.session.remove()
+            _truncate_all()
+            _db.engine.dispose()
+
+
+def _audit_chain_still_verifies(request):
+    """After every test the audit chain verifies (with a checkpoint of its head written first, so
+    the checkpoint code runs too), unless the test broke it on purpose (marker `breaks_audit_chain`)."""
+    if request.node.get_closest_marker("breaks_audit_chain"):
+        return
+    from followup.core import audit
+    from followup.core.clock import utcnow
+    audit.write_checkpoint(utcnow())
+    ok, checked, bad = audit.verify_chain()
+    assert ok, f"the audit chain no longer verifies after this test: broken at event {bad} after {checked}"
 
 
 def _truncate_all():

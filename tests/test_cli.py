@@ -36,5 +36,11 @@ def test_seed_demo_builds_a_city_and_is_idempotent(app, runner, db):
     assert n == 60
     died = db.session.scalar(select(func.count()).select_from(Discharge).where(Discharge.disposition == "5"))
     assert db.session.scalar(select(func.count()).select_from(FollowupTask)) == 2 * (n - died)
+    # Functional departments exist (with a head) but never discharge anyone.
+    from followup.models import Ward
+    assert "cashier\tdemo-" in first.output
+    functional = select(Ward.id).where(Ward.kind == "functional")
+    assert db.session.scalar(select(func.count()).select_from(functional.subquery())) == 9
+    assert db.session.scalar(select(func.count()).select_from(Discharge).where(Discharge.ward_id.in_(functional))) == 0
     again = runner.invoke(args=["followup", "seed-demo", "--discharges", "60"])
     assert again.exit_code == 0 and "0 new discharges" in again.output and "demo-" not in again.output

@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_import_and_the_batch_re_run_leaves_exactly_the_righ
         assert committed == done_at_kill  # each chunk is all-or-nothing, cursor included
 
         time.sleep(2.5)  # the dead run's lease lapses
-        assert reconcile(now=utcnow() + timedelta(seconds=app.config["JOB_STALE_SECONDS"] + 1)) == 1
+        assert reconcile(now=utcnow() + timedelta(seconds=app.config["JOB_LEASE_SECONDS"] + 1)) == 1
         second = worker(database_url, redis_url, "--burst")
         assert second.wait(timeout=120) == 0, second.stderr.read().decode()[-2000:]
         db.session.expire_all()

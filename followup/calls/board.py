@@ -18,10 +18,10 @@ def may_use_board(user) -> bool:
     return bool(getattr(user, "is_head_nurse", False)) and user.role_enum in CALLER_ROLES
 
 
-def board_tasks(head, now: datetime) -> list[FollowupTask]:
+def board_tasks(head, now: datetime, pol: policy.Policy | None = None) -> list[FollowupTask]:
     """Open tasks due within the at-risk window (still savable: these first), then overdue ones;
     each most urgent first."""
-    horizon = now + policy.current().at_risk
+    horizon = now + (pol or policy.default()).at_risk
     base = (select(FollowupTask).where(task_filter(head), FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)))
             .order_by(FollowupTask.due_at, FollowupTask.id).limit(BOARD_LIMIT)
             .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),

@@ -1,17 +1,21 @@
 """The call queue: who calls whom next. Claiming is atomic (PostgreSQL: FOR UPDATE SKIP LOCKED;
 SQLite: a conditional UPDATE whose row count says who won). Rules come from policy.py; scope
 from access.task_filter. Functions take `now`, flush, never commit."""
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import and_, case, func, or_, select, true, union_all, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..core import audit
 from ..core.access import CALLER_ROLES, task_filter
 from ..core.clock import local, local_midnight
 from ..extensions import db
-from ..models import Discharge, FollowupTask, TaskStatus, User
+from ..models import Discharge, FollowupTask, Patient, TaskStatus, User
+from ..models.task import OPEN_STATUSES
 from ..models.call import CallAttempt, Outcome
+from ..models.outcome import MarkKind
+from ..patients import outcomes
 from . import Conflict, Invalid, NotAllowed, NotFound, policy
 
 _CANDIDATES = 8  # SQLite: ids tried per round before re-reading the queue
@@ -69,30 +73,49 @@ def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
     return None
 
 
-def next_task(user: User, now: datetime) -> FollowupTask | None:
+def next_task(user: User, now: datetime, pol: policy.Policy | None = None) -> FollowupTask | None:
     """Claim the most urgent callable task in the user's queue: tasks assigned to this caller
     and due callbacks first, then the earliest deadline. Retry times are honoured, and calling
     hours (a due callback wins over them). None when nothing is callable now."""
     if user.role_enum not in CALLER_ROLES:
         raise NotAllowed("only callers work a queue")
-    pol = policy.current()
-    release_expired_claims(now, scope=task_filter(user))
+    pol = pol or policy.default()
+    release_expired_claims(now, scope=task_filter(user), pol=pol)
     base = (_scoped(user).where(_claimable(), policy.ready_clause(now, pol))
             .order_by(FollowupTask.due_at, FollowupTask.id))
     # First what must not wait: tasks assigned to this caller, and patients who asked to be
     # called about now (few rows, found through their own indexes); then the deadline order.
     first = base.where(policy.hold_clause(user, now, pol),
                        or_(FollowupTask.assigned_to_id == user.id, policy.callback_due_clause(now, pol)))
-    return (_take_first(user, first, now)
-            or _take_first(user, base.where(policy.hold_clause(user, now, pol)), now))
+    # A patient another caller is on (the other level, another stay) is skipped: claim, then
+    # check under the patient's lock, and hand the task back if someone holds the patient.
+    skipped: list[int] = []
+    for _ in range(5):
+        query = first if first is not None else base.where(policy.hold_clause(user, now, pol))
+        if skipped:
+            query = query.where(FollowupTask.id.not_in(skipped))
+        task = _take_first(user, query, now)
+        if task is None:
+            if first is None:
+                return None
+            first, skipped = None, skipped
+            continue
+        if _patient_holder(user, task, now, pol) is None:
+            return task
+        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None
+        db.session.flush()
+        skipped.append(task.id)
+    return None
 
 
-def claim_task(user: User, task_id: int, now: datetime) -> FollowupTask:
-    """Claim one named task (picked from the list). It must be callable now; a claim the user
-    already holds is returned as it is."""
+def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | None = None, *,
+               inbound: bool = False) -> FollowupTask:
+    """Claim one named task (picked from the list). It must be callable now, unless the patient
+    is the one calling (inbound: calling hours and retry spacing do not apply to answering the
+    phone); a claim the user already holds is returned as it is."""
     if user.role_enum not in CALLER_ROLES:
         raise NotAllowed("only callers claim tasks")
-    pol = policy.current()
+    pol = pol or policy.default()
     task = get_task(user, task_id)
     if task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.id:
         return task
@@ -101,16 +124,51 @@ def claim_task(user: User, task_id: int, now: datetime) -> FollowupTask:
     if task.needs_data:
         raise Conflict("task needs data before it can be called", status_now=task.status)
     when = policy.callable_at(task, now, pol)
-    if when > now:
-        raise Conflict("task is not callable yet", callable_at=when.isoformat())
+    if when > now and not inbound:
+        reason = "outside calling hours" if not policy.in_calling_hours(now, pol) else "task is not callable yet"
+        raise Conflict(reason, callable_at=when.isoformat())
     expired = (FollowupTask.status == TaskStatus.CLAIMED) & (FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
     won = db.session.execute(update(FollowupTask)
                              .where(FollowupTask.id == task.id, or_(_claimable(), expired))
                              .values(**_claim_values(user, now))
                              .execution_options(synchronize_session=False)).rowcount
     if not won:
-        raise Conflict("task is being called by someone else")
-    return db.session.get(FollowupTask, task.id, populate_existing=True, options=_WITH_PATIENT)
+        raise Conflict("task is being called by someone else", **_holder_of(task.id, pol))
+    task = db.session.get(FollowupTask, task.id, populate_existing=True, options=_WITH_PATIENT)
+    holder = _patient_holder(user, task, now, pol)
+    if holder is not None:
+        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None  # hand it back
+        db.session.flush()
+        raise Conflict("patient is being called by someone else", **_holder_info(holder, pol))
+    if inbound and when > now:  # answering the patient outside hours or spacing: on the record
+        audit.record("task.claim_inbound", user=user, object_type="task", object_id=task.id, now=now)
+    return task
+
+
+def _patient_holder(user: User, task: FollowupTask, now: datetime, pol: policy.Policy) -> FollowupTask | None:
+    """Another caller's live claim on a task of the same patient, if any. The patient's row is
+    locked first (PostgreSQL), so of two callers claiming the two levels at once, the second
+    waits for the first and then sees its claim; SQLite has one writer at a time anyway."""
+    patient_id = task.discharge.patient_id
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update(key_share=True))
+    return db.session.scalar(
+        select(FollowupTask).join(Discharge, Discharge.id == FollowupTask.discharge_id)
+        .where(Discharge.patient_id == patient_id, FollowupTask.id != task.id,
+               FollowupTask.status == TaskStatus.CLAIMED, FollowupTask.claimed_by_id != user.id,
+               FollowupTask.claimed_at >= policy.claim_cutoff(now, pol))
+        .execution_options(populate_existing=True).limit(1))
+
+
+def _holder_info(claimed: FollowupTask, pol: policy.Policy) -> dict:
+    holder = db.session.get(User, claimed.claimed_by_id)
+    return {"held_by": holder.display_name if holder else "",
+            "held_until": (claimed.claimed_at + pol.claim_timeout).isoformat()}
+
+
+def _holder_of(task_id: int, pol: policy.Policy) -> dict:
+    claimed = db.session.get(FollowupTask, task_id, populate_existing=True)
+    return _holder_info(claimed, pol) if claimed is not None and claimed.claimed_by_id else {}
 
 
 def require_claim(user: User, task: FollowupTask) -> None:
@@ -126,11 +184,11 @@ def release_task(user: User, task: FollowupTask, now: datetime) -> FollowupTask:
     return task
 
 
-def release_expired_claims(now: datetime, scope=None) -> int:
+def release_expired_claims(now: datetime, scope=None, pol: policy.Policy | None = None) -> int:
     """Claims older than the claim timeout return to the queue. Returns how many."""
     q = (update(FollowupTask)
          .where(FollowupTask.status == TaskStatus.CLAIMED,
-                FollowupTask.claimed_at < policy.claim_cutoff(now))
+                FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
          .values(status=TaskStatus.OPEN, claimed_by_id=None, claimed_at=None,
                  version=FollowupTask.version + 1)
          .execution_options(synchronize_session=False))
@@ -172,36 +230,86 @@ def set_head_nurse(user: User, on: bool, now: datetime, by: User | None = None) 
     return user
 
 
-def queue_counts(user: User, now: datetime) -> dict:
-    """Counts for the queue header, computed from the tasks (never stored)."""
-    pol = policy.current()
+@dataclass(frozen=True)
+class QueueFilter:
+    """What a caller narrows her queue to (issue 15): a ward, a level, a status, overdue only."""
+    ward_id: int | None = None
+    level: str | None = None
+    status: str | None = None      # "open" | "claimed"
+    overdue: bool = False
+
+    def clause(self, now: datetime):
+        out = []
+        if self.ward_id:
+            out.append(FollowupTask.ward_id == self.ward_id)
+        if self.level:
+            out.append(FollowupTask.level == self.level)
+        if self.overdue:
+            out.append(FollowupTask.due_at <= now)
+        return and_(true(), *out)
+
+    def statuses(self) -> tuple:
+        return (self.status,) if self.status in (TaskStatus.OPEN, TaskStatus.CLAIMED) else (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+def queue_counts(user: User, now: datetime, pol: policy.Policy | None = None,
+                 flt: QueueFilter = QueueFilter()) -> dict:
+    """Counts for the queue header, computed from the tasks (never stored), under the filter."""
+    pol = pol or policy.default()
     today = local_midnight(local(now).date())
     tomorrow = local_midnight(local(now).date() + timedelta(days=1))
-    open_ = FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED))
+    open_ = FollowupTask.status.in_(flt.statuses())
+    done = (FollowupTask.status == TaskStatus.DONE) & (FollowupTask.completed_at >= today)
     row = db.session.execute(
         select(func.count().filter(open_),
                func.count().filter(open_ & (FollowupTask.due_at > now) & (FollowupTask.due_at <= tomorrow)),
                func.count().filter(open_ & (FollowupTask.due_at > now) & (FollowupTask.due_at <= now + pol.at_risk)),
                func.count().filter(open_ & (FollowupTask.due_at <= now)),
-               func.count().filter((FollowupTask.status == TaskStatus.DONE) & (FollowupTask.completed_at >= today)))
-        .where(task_filter(user), or_(open_, (FollowupTask.status == TaskStatus.DONE) & (FollowupTask.completed_at >= today)))
+               func.count().filter(done))
+        .where(task_filter(user), flt.clause(now), or_(open_, done))
     ).one()
     return dict(zip(("open", "due_today", "at_risk_24h", "overdue", "done_today"), row))
 
 
-def queue_page(user: User, now: datetime, limit: int = 50, offset: int = 0) -> list[FollowupTask]:
+def queue_facets(user: User, now: datetime) -> list[tuple]:
+    """(ward_id, level, status, overdue, count) over the user's open and claimed tasks: one
+    grouped read from which every filter option's count is summed (they match the list)."""
+    overdue = case((FollowupTask.due_at <= now, 1), else_=0)
+    return [tuple(r) for r in db.session.execute(
+        select(FollowupTask.ward_id, FollowupTask.level, FollowupTask.status, overdue, func.count())
+        .where(task_filter(user), FollowupTask.status.in_(OPEN_STATUSES))
+        .group_by(FollowupTask.ward_id, FollowupTask.level, FollowupTask.status, overdue))]
+
+
+def queue_page(user: User, now: datetime, limit: int = 50, offset: int = 0,
+               flt: QueueFilter = QueueFilter()) -> list[FollowupTask]:
     """Open and claimed tasks in the user's queue by deadline, discharge and patient loaded."""
     # Each status is read in queue-index order and the two are merged: one IN (open, claimed)
     # would sort the whole queue (tens of thousands of rows) for every page.
-    parts = [select(FollowupTask.id, FollowupTask.due_at).where(task_filter(user), FollowupTask.status == status)
+    parts = [select(FollowupTask.id, FollowupTask.due_at).where(task_filter(user), FollowupTask.status == status,
+                                                                flt.clause(now))
              .order_by(FollowupTask.due_at, FollowupTask.id).limit(offset + limit).subquery()
-             for status in (TaskStatus.OPEN, TaskStatus.CLAIMED)]
+             for status in flt.statuses()]
     merged = union_all(*(select(p.c.id, p.c.due_at) for p in parts)).subquery()
     ids = select(merged.c.id).order_by(merged.c.due_at, merged.c.id).limit(limit).offset(offset)
     q = (select(FollowupTask).where(FollowupTask.id.in_(ids)).order_by(FollowupTask.due_at, FollowupTask.id)
          .options(selectinload(FollowupTask.discharge).selectinload(Discharge.patient),
                   selectinload(FollowupTask.discharge).selectinload(Discharge.ward)))
     return list(db.session.scalars(q))
+
+
+def patient_holders(user: User, tasks: list[FollowupTask], now: datetime, pol: policy.Policy) -> dict:
+    """patient_id → (caller's name, claim ends) for patients another caller is on right now."""
+    patient_ids = {t.discharge.patient_id for t in tasks}
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        select(Discharge.patient_id, User.display_name, FollowupTask.claimed_at)
+        .join(FollowupTask, FollowupTask.discharge_id == Discharge.id)
+        .join(User, User.id == FollowupTask.claimed_by_id)
+        .where(Discharge.patient_id.in_(patient_ids), FollowupTask.status == TaskStatus.CLAIMED,
+               FollowupTask.claimed_by_id != user.id, FollowupTask.claimed_at >= policy.claim_cutoff(now, pol)))
+    return {pid: (name, at + pol.claim_timeout) for pid, name, at in rows}
 
 
 def phone_numbers(task: FollowupTask) -> list[str]:
@@ -226,19 +334,36 @@ def attempts_of(task: FollowupTask) -> list[CallAttempt]:
                                    .order_by(CallAttempt.at, CallAttempt.id)))
 
 
+def patient_attempt_times(task: FollowupTask) -> list[datetime]:
+    """Every dial to this task's patient from any queue (both levels, every stay, any plan)."""
+    return list(db.session.scalars(
+        select(CallAttempt.at).join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
+        .join(Discharge, Discharge.id == FollowupTask.discharge_id)
+        .where(Discharge.patient_id == task.discharge.patient_id)))
+
+
 def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
                    callback_at: datetime | None = None, note: str = "",
-                   number_index: int = 0) -> CallAttempt:
+                   number_index: int = 0, refuse_all: bool = False,
+                   pol: policy.Policy | None = None) -> CallAttempt:
     """Record one dial by the claimer and apply the policy: schedule the retry, close, mark
-    lost, or (answered) keep the claim for the form."""
+    lost, or (answered) keep the claim for the form. Pacing is per patient: the retry spacing and
+    the daily cap count the patient's dials from every queue, and the patient's other open tasks
+    wait as long as this one. A death, or a refusal of all follow-up (refuse_all), is a mark on
+    the patient that closes all of the person's open tasks (followup/patients/outcomes.py)."""
+    pol = pol or policy.default()
     require_claim(user, task)
+    if refuse_all and outcome != Outcome.REFUSED:
+        raise Invalid("refuse_all: only with the outcome 'refused'", field="refuse_all")
     numbers = len(phone_numbers(task))
     if not 0 <= number_index < max(numbers, 1):
         raise Invalid("number_index: the patient has no such number", field="number_index")
     history = attempts_of(task)
+    paced = patient_attempt_times(task) + [now]
     wrong = wrong_numbers(history) | ({number_index} if outcome == Outcome.WRONG_NUMBER else set())
     d = policy.decide(outcome, now, [a.at for a in history] + [now], task.due_at,
-                      callback_at=callback_at, numbers_left=max(numbers - len(wrong), 0))
+                      callback_at=callback_at, numbers_left=max(numbers - len(wrong), 0), pol=pol,
+                      patient_times=paced)
     attempt = CallAttempt(task=task, caller_id=user.id, at=now, outcome=str(outcome),
                           callback_at=d.callback_at, number_index=number_index, note=note or "")
     db.session.add(attempt)
@@ -248,12 +373,38 @@ def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
     if not d.keep_claim:
         task.claimed_by_id, task.claimed_at = None, None
     db.session.flush()
+    if outcome == Outcome.DECEASED or refuse_all:
+        kind = MarkKind.DECEASED if outcome == Outcome.DECEASED else MarkKind.DO_NOT_CALL
+        outcomes.record_on_call(user, task, kind, attempt.id, now, note)
+    else:
+        _pace_other_tasks(task, outcome, paced, now, pol)
     if d.close_reason:
         # A routine dial is its own append-only record (CallAttempt: who, when, outcome); the
         # audit chain, one global lock per entry, gets the decisions that end a task.
         audit.record("task.close", user=user, object_type="task", object_id=task.id,
-                     detail={"outcome": str(outcome), "status": task.status, "reason": d.close_reason}, now=now)
+                     detail={"outcome": str(outcome), "status": task.status, "reason": task.close_reason,
+                             "refuse_all": refuse_all}, now=now)
     return attempt
+
+
+def _pace_other_tasks(task: FollowupTask, outcome: str, paced: list[datetime], now: datetime,
+                      pol: policy.Policy) -> None:
+    """The patient's other open tasks may not be dialled before the patient's next retry time
+    (after an unanswered dial), nor beyond the daily cap (after any dial). A callback time the
+    patient asked for on another task stays as it is."""
+    today = sum(1 for t in paced if local(t).date() == local(now).date())
+    if outcome in policy.RETRY_OUTCOMES or today >= pol.max_per_day:
+        not_before = policy.next_retry_at(paced, pol)
+    else:
+        return
+    db.session.execute(
+        update(FollowupTask)
+        .where(FollowupTask.id != task.id, FollowupTask.status == TaskStatus.OPEN,
+               FollowupTask.callback_at.is_(None),
+               FollowupTask.discharge_id.in_(select(Discharge.id).where(Discharge.patient_id == task.discharge.patient_id)),
+               or_(FollowupTask.next_attempt_at.is_(None), FollowupTask.next_attempt_at < not_before))
+        .values(next_attempt_at=not_before, version=FollowupTask.version + 1)
+        .execution_options(synchronize_session=False))
 
 
 def complete_task(user: User, task: FollowupTask, now: datetime) -> FollowupTask:

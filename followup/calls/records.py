@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..rectification import ledger
+from ..rectification import complaints, departments, ledger
 from ..core import audit
 from ..core.clock import local_date
 from ..extensions import db
@@ -105,6 +105,8 @@ def _save(kind: _Kind, user, task: FollowupTask, data: dict, now: datetime):
         db.session.add(RedFlagAlert(hospital_id=task.hospital_id, ward_id=task.ward_id, task_id=task.id,
                                     followup_id=record.id, doctor=task.discharge.attending_doctor,
                                     note=record.red_flag_note, raised_by_id=user.id, raised_at=now))
+    if kind.level == Level.HOSPITAL:
+        complaints.open_for_poor_rating(record, user=user, now=now)  # 好差评: a 1–2 opens an item
     audit.record(f"followup.{kind.level}_record", user=user, object_type="followup_task", object_id=task.id, now=now)
     queueing.complete_task(user, task, now)
     if getattr(record, "next_visit_date", None):
@@ -130,10 +132,12 @@ def _answered_attempt(user, task: FollowupTask, now: datetime) -> CallAttempt:
 
 def _add_opinion(kind: _Kind, user, task: FollowupTask, op: dict, now: datetime) -> Opinion:
     """The patient's words are stored exactly as typed; a complaint opens a ledger item."""
+    # No department named: the one the category suggests (费用收费 → 收费处), if the hospital has it.
+    ward_id = op["ward_id"] or departments.suggest_department(task.hospital_id, op["category"])
     opinion = Opinion(hospital_id=task.hospital_id, discharge_id=task.discharge_id, task_id=task.id,
                       source=kind.source, text=op["text"], sentiment=op["sentiment"], category=op["category"],
-                      ward_id=op["ward_id"], original_sentiment=op["sentiment"], original_category=op["category"],
-                      original_ward_id=op["ward_id"], recorded_by_id=user.id, recorded_at=now)
+                      ward_id=ward_id, original_sentiment=op["sentiment"], original_category=op["category"],
+                      original_ward_id=ward_id, recorded_by_id=user.id, recorded_at=now)
     db.session.add(opinion)
     db.session.flush()
     if opinion.sentiment == Sentiment.COMPLAINT:

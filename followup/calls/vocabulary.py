@@ -19,7 +19,8 @@ OUTCOME_KEYS = {Outcome.ANSWERED: "a", Outcome.NO_ANSWER: "n", Outcome.BUSY: "b"
 
 # Why a task ended without a follow-up (FollowupTask.close_reason, set by calls/policy.py).
 CLOSE_REASON_LABELS = {"deceased": _l("Patient deceased"), "refused": _l("Refused"), "readmitted": _l("Readmitted"),
-                       "unreachable": _l("Unreachable after all attempts"), "invalid_number": _l("No valid number")}
+                       "unreachable": _l("Unreachable after all attempts"), "invalid_number": _l("No valid number"),
+                       "do_not_call": _l("Do not call (refuses all follow-up)")}
 
 RESPONDENT_LABELS = {Respondent.PATIENT: _l("The patient"), Respondent.FAMILY: _l("A family member"),
                      Respondent.OTHER: _l("Someone else")}

@@ -13,10 +13,10 @@ from . import policy
 from .queueing import release_expired_claims
 
 
-def flag_at_risk(now: datetime) -> int:
+def flag_at_risk(now: datetime, pol: policy.Policy | None = None) -> int:
     """Stamp at_risk_at once on open tasks due within the at-risk window (not a counter: a
     marker of when the task became urgent; the version is not bumped, callers are not stale)."""
-    pol = policy.current()
+    pol = pol or policy.default()
     return db.session.execute(
         update(FollowupTask)
         .where(FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
@@ -24,9 +24,9 @@ def flag_at_risk(now: datetime) -> int:
         .values(at_risk_at=now).execution_options(synchronize_session=False)).rowcount
 
 
-def mark_lost(now: datetime) -> list[int]:
+def mark_lost(now: datetime, pol: policy.Policy | None = None) -> list[int]:
     """Open (unclaimed) tasks past their deadline that meet the lost rule become LOST."""
-    pol = policy.current()
+    pol = pol or policy.default()
     enough = (select(CallAttempt.task_id).join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
               .where(FollowupTask.status == TaskStatus.OPEN, FollowupTask.due_at <= now)
               .group_by(CallAttempt.task_id).having(func.count() >= pol.lost_min_attempts))
@@ -49,6 +49,7 @@ def mark_lost(now: datetime) -> list[int]:
     return lost
 
 
-def watch(now: datetime) -> dict:
-    released = release_expired_claims(now)
-    return {"released": released, "at_risk": flag_at_risk(now), "lost": len(mark_lost(now))}
+def watch(now: datetime, pol: policy.Policy | None = None) -> dict:
+    """The service-wide rules (claim timeout, at-risk window, lost rule) come from config."""
+    released = release_expired_claims(now, pol=pol)
+    return {"released": released, "at_risk": flag_at_risk(now, pol), "lost": len(mark_lost(now, pol))}

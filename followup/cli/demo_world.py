@@ -25,6 +25,8 @@ HOSPITALS = [  # code, name, grade, region code (the city code = 市直)
 ]
 WARDS = [("XNK", "心内科"), ("HXNK", "呼吸内科"), ("PWK", "普外科"), ("GK", "骨科"),
          ("SJNK", "神经内科"), ("NFMK", "内分泌科")]
+# Functional departments (职能科室): no discharges, they answer opinions and ledger items.
+FUNCTIONAL = [("ZN001", "收费处"), ("ZN002", "医务科"), ("ZN003", "后勤保障科")]
 DIAGNOSES = {  # ward → (ICD-10, name, medicines, rehab)
     "XNK": [("I25.103", "冠状动脉粥样硬化性心脏病", "阿司匹林肠溶片 100mg 每日一次\n阿托伐他汀钙片 20mg 每晚一次", "低盐低脂饮食，避免剧烈运动，逐步恢复步行锻炼"),
             ("I10.x00", "高血压病", "苯磺酸氨氯地平片 5mg 每日一次", "每日监测血压并记录，限盐每日5克以下")],
@@ -48,6 +50,7 @@ DEMO_USERS = [
     ("qa", Role.QA, {"hospital_code": "H371500001"}),
     ("hadmin", Role.HOSPITAL_ADMIN, {"hospital_code": "H371500001"}),
     ("responder", Role.DEPT_RESPONDER, {"hospital_code": "H371500001", "ward_codes": ["XNK"]}),
+    ("cashier", Role.DEPT_RESPONDER, {"hospital_code": "H371500001", "ward_codes": ["ZN001"]}),
     ("county", Role.COUNTY_AUDITOR, {"region_code": "371502"}),
     ("city", Role.CITY_AUDITOR, {"region_code": "371500"}),
     ("sysadmin", Role.SYS_ADMIN, {}),
@@ -72,6 +75,8 @@ def seed_organisations() -> dict[str, Hospital]:
         h = _get_or_add(Hospital, code=code, defaults={"name": name, "grade": grade, "region": regions[region]})
         for wcode, wname in WARDS:
             _get_or_add(Ward, hospital_id=h.id, code=wcode, defaults={"name": wname})
+        for wcode, wname in FUNCTIONAL:
+            _get_or_add(Ward, hospital_id=h.id, code=wcode, defaults={"name": wname, "kind": "functional"})
         hospitals[code] = h
     db.session.flush()
     return hospitals
@@ -113,7 +118,7 @@ def seed_discharges(count: int, today: date | None = None, seed: int = 20261125)
         inpatient_no = f"{h.code[-3:]}{i + 1:07d}"
         if inpatient_no in existing:
             continue
-        ward = rng.choice(h.wards)
+        ward = rng.choice([w for w in h.wards if w.is_clinical])  # discharges only from clinical wards
         diag = rng.choice(DIAGNOSES[ward.code])
         birth = date(rng.randint(1935, 2005), rng.randint(1, 12), rng.randint(1, 28))
         sex = rng.choice("12")
@@ -154,7 +159,8 @@ def _mobile(rng) -> str:
 def _resident_id(rng, region_code: str, birth: date, sex: str) -> str:
     seq = rng.randint(0, 99) * 10 + (rng.choice((1, 3, 5, 7, 9)) if sex == "1" else rng.choice((0, 2, 4, 6, 8)))
     body = f"{region_code}{birth:%Y%m%d}{seq:03d}"
-    return body + ric.calc_check_digit(body)
+    # stdnum's calc_check_digit reads all but the last character: pass a placeholder for it.
+    return body + ric.calc_check_digit(body + "0")
 
 
 OPINIONS = [("护士很耐心，解释得很清楚", "praise", "service_attitude"),

@@ -14,12 +14,36 @@ from . import followup_cli
 
 
 @followup_cli.command("verify-audit")
-def verify_audit():
-    """Walk the audit hash chain; exit non-zero if a row was edited, inserted or deleted."""
-    ok, checked, bad = audit.verify_chain()
+@click.option("--checkpoints", type=click.Path(dir_okay=False),
+              help="Checkpoint file to check against (default: AUDIT_CHECKPOINT_PATH).")
+def verify_audit(checkpoints):
+    """Walk the keyed audit chain and check it against the signed checkpoints kept outside the
+    database; exit non-zero if a row was edited, inserted or deleted, or the newest ones removed."""
+    ok, checked, bad = audit.verify_chain(checkpoint_path=checkpoints)
     if not ok:
         raise click.ClickException(f"audit chain broken at event {bad} after {checked} good events")
     click.echo(f"audit chain verified: {checked} events")
+
+
+@followup_cli.command("db-roles")
+@click.argument("role")
+@click.option("--password", help="Password for a new role (else set one yourself, or use peer/cert auth).")
+@click.option("--apply", is_flag=True, help="Run the statements now (connect as the owner); else print them.")
+def db_roles(role, password, apply):
+    """Create or refresh the app's PostgreSQL role: owns nothing, cannot change or delete audit
+    events or write anchors. Run as the owner after every `flask db upgrade`."""
+    from sqlalchemy import text
+    from ..ops.db_roles import app_role_sql
+    if db.engine.dialect.name != "postgresql":
+        raise click.ClickException("database roles apply to PostgreSQL only")
+    statements = app_role_sql(role, db.engine.url.database, password=password)
+    if not apply:
+        click.echo(";\n".join(statements) + ";")
+        return
+    with db.engine.begin() as conn:
+        for sql in statements:
+            conn.execute(text(sql))
+    click.echo(f"role {role} can now connect to {db.engine.url.database} with the app's rights only")
 
 
 @followup_cli.command("purge-audit")

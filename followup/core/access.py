@@ -179,12 +179,33 @@ def ledger_filter(user: User):
     return false()
 
 
+def finding_filter(user: User):
+    """Ledger items that are a commission's findings: its own auditors' (their region raised them)."""
+    from ..models.opinion import ItemCase, RectificationItem as RI
+    if user.role_enum not in AUDITOR_ROLES or user.region_id is None:
+        return false()
+    return RI.id.in_(select(ItemCase.item_id).where(ItemCase.commission_region_id == user.region_id))
+
+
+def evidence_item_or_404(user: User, item_id: int):
+    """The ledger item whose evidence the user may open: in the ledger scope, or the auditor's finding."""
+    from ..models.opinion import RectificationItem as RI
+    scope = finding_filter if user.role_enum in AUDITOR_ROLES else ledger_filter
+    return get_scoped_or_404(user, RI, item_id, scope)
+
+
 def get_scoped_or_404(user: User, model, row_id: int, scope):
     """One row of `model` by id inside scope(user), else 404 (missing and forbidden look alike)."""
     row = db.session.scalar(select(model).where(model.id == row_id, scope(user)))
     if row is None:
         abort(404)
     return row
+
+
+def qc_filter(user: User):
+    """QC reviews of sampled calls (质控抽查): the hospital's QA only."""
+    from ..models.quality import QcReview
+    return QcReview.hospital_id == user.hospital_id if user.role_enum == Role.QA else false()
 
 
 # --- calls: red-flag alerts raised on ward-level calls ------------------------------------------

@@ -44,7 +44,12 @@ def init_keys(app):
         if not app.config.get("EMBEDDED"):
             raise RuntimeError("FOLLOWUP_FIELD_KEY and FOLLOWUP_INDEX_KEY must be set when DATABASE_URL is")
         field_key, index_key = _embedded_keys(app.instance_path)
-    app.extensions["followup_keys"] = Keys(field_key, index_key)
+    keys = app.extensions["followup_keys"] = Keys(field_key, index_key)
+    # The audit chain's HMAC key: its own setting, so whoever holds the database (or the index
+    # key) need not hold it; without one, derived from the index key, which the database also
+    # never holds.
+    audit_key = load("AUDIT_KEY")
+    keys.audit_key = audit_key or hmac.digest(index_key, b"followup audit chain v1", "sha256")
 
 
 def _embedded_keys(instance_path):

@@ -1,6 +1,16 @@
 """Display labels for codes stored in the database (roles, statuses, levels). The strings are
 English msgids; templates render them with _(code) and the catalogue gives the Chinese."""
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+
+STORED_LOCALE = "zh_CN"
+
+
+def stored_text(text) -> str:
+    """Text the service itself writes into a record (a ledger item's problem) is stored in the
+    service's language, whoever's request (or job) wrote it: every reader sees the same words."""
+    with force_locale(STORED_LOCALE):
+        return str(text)
 
 ROLE_LABELS = {
     "nurse": _l("nurse"), "centre_staff": _l("centre_staff"), "qa": _l("qa"),
@@ -24,8 +34,10 @@ ITEM_STATUS_LABELS = {"open": _l("Awaiting response"), "responded": _l("Awaiting
                       "closed": _l("Closed")}
 SATISFACTION_LABELS = {"overall": _l("Overall"), "doctors": _l("Doctors"), "nurses": _l("Nurses"),
                        "environment": _l("Environment"), "cost": _l("Cost"), "process": _l("Process")}
-EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), "responded": _l("Answered"),
-                "returned": _l("Sent back"), "closed": _l("Verified and closed")}
+EVENT_LABELS = {"created": _l("Put on the ledger"), "assigned": _l("Assigned"), "responded": _l("Department answered"),
+                "returned": _l("Sent back"), "closed": _l("Verified and closed"),
+                "responsible": _l("Responsible person named"), "evidence": _l("Evidence attached"),
+                "replied": _l("Patient told"), "finding": _l("Commission finding")}
 # The figures of every rate table (pages, exports, the commission table): key → label. The
 # exception kinds are reports/rates.EXCEPTIONS (one label each, checked there).
 RATE_LABELS = {
@@ -45,3 +57,20 @@ RATE_DEFINITIONS = (
     _l("Due = eligible discharges whose 7-day deadline has passed or whose follow-up has ended; eligible = discharges minus those who died in hospital."),
     _l("Documented exceptions: died after discharge, do not call, refused, readmitted, invalid number after all numbers were tried."),
 )
+# One intake for complaints and findings (rectification/complaints.py, findings.py).
+CHANNEL_LABELS = {"call": _l("Follow-up call"), "hotline_12345": _l("12345 hotline"),
+                  "walk_in": _l("Walk-in"), "letter": _l("Letter"), "online": _l("Online"),
+                  "referral": _l("Commission referral")}
+REPLY_SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),
+                             "dissatisfied": _l("Dissatisfied")}
+# Where an opinion came from (Opinion.source): a call, an intake channel, or a commission check.
+OPINION_SOURCE_LABELS = {"hospital_call": _l("Hospital-level call"), "ward_call": _l("Ward-level call"),
+                         "commission_check": _l("Commission check"), **CHANNEL_LABELS}
+# A commission finding's status as the commission reads it (the hospital's QA does not verify it).
+FINDING_STATUS_LABELS = {"open": _l("Awaiting the hospital's answer"), "responded": _l("Awaiting the commission's verification"),
+                         "closed": _l("Struck off")}
+WARD_KIND_LABELS = {"clinical": _l("Clinical ward"), "functional": _l("Functional department")}
+SOURCE_LABELS = {"complaint": _l("Complaint on a call"), "qa": _l("Put on by QA"), "intake": _l("Complaint intake"),
+                 "rating": _l("Poor rating"), "commission": _l("Commission finding")}
+FINDING_LABELS = {"consistent": _l("Consistent"), "suspected_false": _l("Suspected false record"),
+                  "lost_but_reachable": _l("Lost but reachable"), "not_verifiable": _l("Not verifiable")}

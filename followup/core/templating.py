@@ -16,10 +16,25 @@ def init_templating(app):
     @app.context_processor
     def _menu():
         from ..routes import NAV
-        items = []
+        from ..extensions import db
+        from ..notifications import unread_count
+        items, unread = [], 0
         if current_user.is_authenticated:
             items = [n for n in NAV if current_user.role in n.roles]
-        return {"menu": items, "_": gettext, "get_locale": get_locale, "current_path": request.path}
+            unread = unread_count(db.session, current_user.id)  # the bell, on every page
+        return {"menu": items, "_": gettext, "get_locale": get_locale, "current_path": request.path,
+                "unread_notifications": unread, "active_endpoint": _active(items)}
+
+    def _active(items):
+        """The menu entry of this page: the longest entry path that prefixes it ("/commission/score"
+        is not also "/commission/")."""
+        from flask import url_for
+        best, best_len = None, 0
+        for n in items:
+            url = url_for(n.endpoint)
+            if url != "/" and request.path.startswith(url) and len(url) > best_len:
+                best, best_len = n.endpoint, len(url)
+        return best
 
     @app.errorhandler(404)
     def _not_found(_err):
@@ -27,6 +42,20 @@ def init_templating(app):
         if request.path.startswith("/api/"):
             return jsonify({"code": 404, "status": "Not Found"}), 404
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(405)
+    def _method_not_allowed(err):
+        """RFC 9110: a 405 names the methods the resource does support (`Allow`)."""
+        from flask import jsonify
+        allow = ", ".join(sorted(err.valid_methods or []))
+        if request.path.startswith("/api/"):
+            resp = jsonify({"code": 405, "status": "Method Not Allowed"})
+        else:
+            resp = app.make_response(("Method Not Allowed", 405, {"Content-Type": "text/plain; charset=utf-8"}))
+        resp.status_code = 405
+        if allow:
+            resp.headers["Allow"] = allow
+        return resp
 
     @app.errorhandler(413)
     def _too_large(_err):

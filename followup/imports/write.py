@@ -24,12 +24,15 @@ from .batches import drop_payload
 from ..core.clock import utcnow
 from ..extensions import db
 from .prepare import ChunkPreparer, PreparedChunk, ward_key
-from ..models import Discharge, FollowupTask, JobState, OutboxJob, Patient, Ward
+from ..models import Discharge, FollowupTask, Patient, Ward
 from ..plans import tasks as plan_tasks
 from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
 from ..models.task import OPEN_STATUSES, TaskStatus
 from ..models.types import UTCDateTime
+from ..core.crypto import keys
+from ..patients.blocks import blocked_among, blocked_patient_ids
+from ..patients.search_index import after_import_chunk
 
 log = logging.getLogger(__name__)
 _HOSPITAL_LOCK = 7_310_100  # advisory lock namespace: one writing chunk per hospital at a time
@@ -111,10 +114,13 @@ class ChunkWriter:
                          .values(lease_until=t + self.lease, rows_done=cursor)).rowcount:
             s.rollback()
             return False
-        # Keep the outbox row fresh so the reconciler does not re-drive a run that is alive.
-        s.execute(update(OutboxJob).where(OutboxJob.dedupe_key == f"import:{self.batch_id}",
-                                          OutboxJob.state == JobState.RUNNING).values(updated_at=t))
         if s.get_bind().dialect.name == "postgresql":
+            # A run frozen mid-chunk (SIGSTOP, a paused VM) must not keep the batch row and the
+            # hospital lock past its lease: the server ends the transaction, the lease's
+            # successor proceeds. (The job's outbox lease is renewed by its own heartbeat.)
+            ms = str(int(self.lease.total_seconds() * 1000))
+            s.execute(text("SELECT set_config('statement_timeout', :ms, true), "
+                           "set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": ms})
             s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
         rows, rejects, unchanged = chunk.rows, list(chunk.rejects), chunk.unchanged
         if chunk.unresolved:
@@ -124,6 +130,8 @@ class ChunkWriter:
         if rows:
             inserted, updated, same = self._apply(rows, self.now or t)
             unchanged += same
+            with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
+                after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t, keys())
             plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
         if rejects:
             s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects])
@@ -234,7 +242,7 @@ class ChunkWriter:
         with self._timed("copy patients"), _copy(cur, Patient.__table__, _PATIENT_COLUMNS) as (cp, extra):
             for key, r in newest.items():
                 cp.write_row((patient_ids[key], h, *r[14:25], now, now, *extra))
-        eligible = []
+        eligible, patient_of = [], {}
         with self._timed("copy discharges"), _copy(cur, Discharge.__table__, _DISCHARGE_COLUMNS) as (cp, extra):
             for r, did in zip(rows, discharge_ids):
                 cp.write_row((did, h, r[5], patient_ids[r[_KEY]], r[1], r[4], r[3], r[2], *r[6:13], batch,
@@ -242,6 +250,9 @@ class ChunkWriter:
                 if r[6] != DISPOSITION_DIED:
                     has_phone = newest[r[_KEY]][_PHONE] is not None  # another stay of the patient's may have one
                     eligible.append((did, r[5], r[13], _without_phone(r[_NEEDS]) if has_phone else r[_NEEDS]))
+                    patient_of[did] = patient_ids[r[_KEY]]
+        blocked = blocked_among(h, set(patient_of.values()), conn)  # died, or do-not-call (ID or phone)
+        eligible = [e for e in eligible if patient_of[e[0]] not in blocked]
         cols, extra = _with_defaults(FollowupTask.__table__, _TASK_COLUMNS)
         with self._timed("insert tasks"):
             cur.execute(f"INSERT INTO followup_task ({', '.join(cols)}) "
@@ -321,7 +332,8 @@ class ChunkWriter:
                                "ward_id": st.ward_id, "status": literal(str(TaskStatus.OPEN)), "due_at": st.due_at,
                                "created_at": literal(now, UTCDateTime), "version": literal(1),
                                "needs_data": st.needs_data},
-                     ((st.is_new == 1) | (st.changed == 1)) & (st.disposition != DISPOSITION_DIED) & ~has,
+                     ((st.is_new == 1) | (st.changed == 1)) & (st.disposition != DISPOSITION_DIED) & ~has
+                     & func.coalesce(st.patient_id, st.p_new_id).not_in(blocked_patient_ids(h)),
                      from_=STAGE.join(levels, true()))
         new, changed, total = conn.execute(select(func.coalesce(func.sum(st.is_new), 0),
                                                   func.coalesce(func.sum(st.changed), 0), func.count())).one()

@@ -1,6 +1,9 @@
 """The deadline watch as a periodic job: an entry point only (the rules are in followup/calls)."""
 import logging
 
+from flask import current_app
+
+from ..calls import policy
 from ..calls.watch import watch
 from ..core.clock import utcnow
 from ..extensions import db
@@ -12,7 +15,7 @@ log = logging.getLogger(__name__)
 
 @job("deadline_watch")
 def deadline_watch():
-    result = watch(utcnow())
+    result = watch(utcnow(), policy.build(current_app.config))
     db.session.commit()
     log.info("deadline watch: %s", result)
     return result

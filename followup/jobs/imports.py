@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..imports.errors import N_, Reason
-from ..jobs import QUEUE_IMPORTS, job
+from ..jobs import QUEUE_IMPORTS, RetryLater, job
 from ..models import OutboxJob
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ def import_batch(batch_id: int) -> None:
         raise
     log.info("import batch %s: %s", batch_id, outcome)
     if outcome in ("busy", "lost"):
-        # Another run holds the batch: fail this attempt so the outbox retries it later; the
-        # retry returns at once if that other run has finished the batch by then.
-        raise RuntimeError(f"import batch {batch_id} is held by another run")
+        # Another run holds the batch (or took it over): try again once its lease can have
+        # lapsed, without spending an attempt; the retry returns at once if that run finished.
+        raise RetryLater(f"import batch {batch_id} is held by another run", seconds=10)
 
 
 def _last_attempt(batch_id: int) -> int:

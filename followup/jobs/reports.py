@@ -1,10 +1,11 @@
-"""Report jobs: the monthly summaries, for the month before on the first day of each month
+"""Report jobs: the monthly summaries (and each department's feedback notice), for the month before on the first day of each month
 (fanned out, one job per hospital) and for one hospital on demand."""
 from sqlalchemy import select
 
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import Hospital
+from ..rectification import feedback
 from ..reports import monthly
 from . import QUEUE_REPORTS, dispatch, job, submit
 from .maintenance import PERIODIC, Periodic
@@ -14,7 +15,9 @@ from .maintenance import PERIODIC, Periodic
 def monthly_summary(hospital_id: int, month: str):
     """Generate and store one hospital's summary; a re-run replaces the snapshot."""
     monthly.parse_month(month)
-    monthly.store(hospital_id, month, now=utcnow())
+    now = utcnow()
+    monthly.store(hospital_id, month, now=now)
+    feedback.publish_month(hospital_id, month, now=now)  # each department's notice
     db.session.commit()
 
 

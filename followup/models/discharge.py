@@ -29,12 +29,19 @@ class Patient(db.Model):
     keyed hash (for matching) and a mask (for display)."""
 
     # Also serves lookups by hospital alone (migration 0010 dropped the index on hospital_id).
-    __table_args__ = (Index("ix_patient_hospital_id_hash", "hospital_id", "id_number_hash"),)
+    __table_args__ = (
+        Index("ix_patient_hospital_id_hash", "hospital_id", "id_number_hash"),
+        # Search (followup/patients/search.py): prefixes of the name, its pinyin initials and
+        # full pinyin within a hospital; pattern ops so LIKE 'x%' uses them under any collation.
+        *(Index(f"ix_patient_search_{c}", "hospital_id", c, postgresql_ops={c: "varchar_pattern_ops"})
+          for c in ("name", "name_initials", "name_pinyin")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
     name: Mapped[str] = mapped_column(String(64))
     name_initials: Mapped[str] = mapped_column(String(32), default="")  # pinyin initials, for search
+    name_pinyin: Mapped[str] = mapped_column(String(96), default="")  # full pinyin "zhanglin", for search
     sex: Mapped[str] = mapped_column(String(1), default="0")
     birth_date: Mapped[date | None] = mapped_column(Date)
     id_type: Mapped[str] = mapped_column(String(16), default="resident")
@@ -48,6 +55,8 @@ class Patient(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     hospital: Mapped[Hospital] = relationship()
+    # Blind index of every number (followup/patients/identity.py keeps it in step with the phones).
+    phone_index: Mapped[list["PatientPhone"]] = relationship(cascade="all, delete-orphan")  # noqa: F821
 
 
 class Discharge(db.Model):

@@ -34,3 +34,9 @@ class OutboxJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While RUNNING: the run holding the row renews lease_until from a heartbeat; once it lapses
+    # the reconciler re-drives the job, and the old run (token no longer matching) cannot finish it.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    # The web request (or CLI/cron run) that caused the job: its log lines carry the same id.
+    request_id: Mapped[str | None] = mapped_column(String(64))

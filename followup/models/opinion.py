@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -68,7 +68,7 @@ class RectificationItem(db.Model):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
     ward_id: Mapped[int | None] = mapped_column(ForeignKey("ward.id"), index=True)  # responsible dept
     opinion_id: Mapped[int | None] = mapped_column(ForeignKey("opinion.id"), unique=True)
-    source: Mapped[str] = mapped_column(String(12), default="complaint")  # complaint | qa
+    source: Mapped[str] = mapped_column(String(12), default="complaint")  # complaint|qa|intake|rating|commission
     problem: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default=ItemStatus.OPEN)
     due_date: Mapped[date] = mapped_column(Date)
@@ -82,6 +82,8 @@ class RectificationItem(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     opinion: Mapped[Opinion | None] = relationship()
+    case: Mapped["ItemCase | None"] = relationship(back_populates="item", uselist=False)
+    evidence: Mapped[list["ItemEvidence"]] = relationship(order_by="ItemEvidence.id", back_populates="item")
     events: Mapped[list["RectificationEvent"]] = relationship(order_by="RectificationEvent.id",
                                                               back_populates="item")
 
@@ -98,3 +100,44 @@ class RectificationEvent(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
 
     item: Mapped[RectificationItem] = relationship(back_populates="events")
+
+
+class ItemCase(db.Model):
+    """What one intake adds to a ledger item (rectification/complaints.py, findings.py): the
+    patient, the channel it came in by, category and urgency, the named responsible person, the
+    evidence text at close, the reply to the patient (回复患者), and for a commission finding the
+    region whose auditors raised it and alone strike it off. Items opened from calls before
+    this existed have none until a step needs one."""
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("rectification_item.id", ondelete="CASCADE"), primary_key=True)
+    discharge_id: Mapped[int | None] = mapped_column(ForeignKey("discharge.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(24))     # complaints.CHANNELS
+    category: Mapped[str | None] = mapped_column(String(24))    # Category
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    evidence_text: Mapped[str] = mapped_column(Text, default="")
+    reply_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str] = mapped_column(Text, default="")
+    reply_satisfaction: Mapped[str | None] = mapped_column(String(16))  # complaints.REPLY_SATISFACTION
+    commission_region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"), index=True)
+    sampled_record_id: Mapped[int | None] = mapped_column(ForeignKey("sampled_record.id"), unique=True)
+
+    item: Mapped[RectificationItem] = relationship(back_populates="case")
+
+
+class ItemEvidence(db.Model):
+    """A file attached to a ledger item as evidence: stored outside static/ under a random name,
+    served only to those who may see the item."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("rectification_item.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))   # as uploaded: shown, never used as a path
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)  # random hex: the name on disk
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[RectificationItem] = relationship(back_populates="evidence")

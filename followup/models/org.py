@@ -1,7 +1,7 @@
 """Organisations: the city and its counties (regions), hospitals, and their wards/departments."""
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -41,6 +41,10 @@ class Hospital(db.Model):
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), index=True)
     # Import setting: create wards that an export names but we do not know, or reject the row.
     create_unknown_wards: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Call settings of this hospital; NULL = the service default (FOLLOWUP_* in config.py).
+    calling_hours: Mapped[str | None] = mapped_column(String(64))   # "08:30-11:30,14:00-20:00"
+    retry_minutes: Mapped[int | None] = mapped_column(Integer)
+    max_attempts_per_day: Mapped[int | None] = mapped_column(Integer)
 
     region: Mapped[Region] = relationship(back_populates="hospitals")
     wards: Mapped[list["Ward"]] = relationship(back_populates="hospital", order_by="Ward.name")

@@ -81,3 +81,5 @@ class AuditAnchor(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64))
     purged: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # HMAC under the audit key (never in the database): an inserted or edited anchor is detected.
+    mac: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -55,6 +55,7 @@ class FollowupTask(db.Model):
         Index("ix_task_status_due_at", "status", "due_at"),
         Index("ix_task_callback_at", "callback_at", **_where("callback_at IS NOT NULL")),  # callbacks go first
         Index("ix_followup_task_assigned_to_id", "assigned_to_id", **_where("assigned_to_id IS NOT NULL")),
+        Index("ix_task_close_mark", "close_mark_id", **_where("close_mark_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +78,8 @@ class FollowupTask(db.Model):
     # Set once by the deadline watch when the task comes within the at-risk window.
     at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(32))
+    # The patient-level mark (death, do-not-call) that closed it: undoing the mark reopens it.
+    close_mark_id: Mapped[int | None] = mapped_column(ForeignKey("patient_mark.id"))
     # What the ward must complete before anyone can call: 'phone', 'disposition' or both
     # ('phone,disposition'); NULL = complete. Such a task is due and counted, never callable.
     needs_data: Mapped[str | None] = mapped_column(String(24))

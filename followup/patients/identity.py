@@ -1,5 +1,6 @@
-"""Setting a patient's personal data: phones encrypted with a blind index and a mask, ID numbers
-kept only as keyed hash and mask, and pinyin initials of the name for search."""
+"""Setting a patient's personal data: phones encrypted with a blind index (of every number) and a
+mask, ID numbers kept only as keyed hash and mask, and the name's pinyin (initials and full) for
+search."""
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
@@ -7,10 +8,13 @@ from pypinyin import Style, lazy_pinyin
 from ..core.access import mask_id_number, mask_phone
 from ..core.crypto import Keys, keys as app_keys
 from ..models import Patient
+from ..models.outcome import PatientPhone
 
 # Surnames pypinyin reads with their common-word sound (曾小明 → c-x-m); override the first char.
 SURNAME_INITIALS = {"单": "s", "曾": "z", "区": "o", "仇": "q", "解": "x", "朴": "p", "查": "z",
                     "盖": "g", "尉": "y", "乐": "y", "缪": "m", "万俟": "mq"}
+SURNAME_PINYIN = {"单": "shan", "曾": "zeng", "区": "ou", "仇": "qiu", "解": "xie", "朴": "piao", "查": "zha",
+                  "盖": "ge", "尉": "yu", "乐": "yue", "缪": "miao", "万俟": "moqi"}
 
 
 @lru_cache(maxsize=100_000)  # names repeat; pypinyin takes about 20 µs a name
@@ -24,9 +28,22 @@ def name_initials(name: str) -> str:
     return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()
 
 
+@lru_cache(maxsize=100_000)
+def name_pinyin(name: str) -> str:
+    """张林 → zhanglin (toneless, no separators), the surname read as a surname."""
+    if not name:
+        return ""
+    for surname, sound in SURNAME_PINYIN.items():
+        if name.startswith(surname):
+            return (sound + "".join(lazy_pinyin(name[len(surname):]))).lower()[:96]
+    return "".join(lazy_pinyin(name)).lower()[:96]
+
+
 def set_name(patient: Patient, name: str) -> None:
     patient.name = name
     patient.name_initials = name_initials(name)[:32]
+    if isinstance(patient, Patient):  # the import's row staging skips it: its writer indexes in sets
+        patient.name_pinyin = name_pinyin(name)
 
 
 def set_phones(patient: Patient, numbers_e164: list[str], keys: Keys | None = None) -> None:
@@ -36,6 +53,19 @@ def set_phones(patient: Patient, numbers_e164: list[str], keys: Keys | None = No
     patient.phone_hash = (keys or app_keys()).blind_index(primary) if primary else None
     patient.phone_masked = mask_phone(primary) if primary else None
     patient.other_phones = ",".join(numbers_e164[1:]) or None
+    if isinstance(patient, Patient):  # as above: the import writer indexes its chunk (search_index.py)
+        patient.phone_index = phone_index_rows(patient.hospital_id, numbers_e164, keys or app_keys())
+
+
+def phone_index_rows(hospital_id: int, numbers_e164: list[str], keys: Keys) -> list[PatientPhone]:
+    """One blind-index row per distinct number (searched by exact number, never decrypted)."""
+    rows, seen = [], set()
+    for i, number in enumerate(numbers_e164):
+        h = keys.blind_index(number)
+        if h not in seen:
+            seen.add(h)
+            rows.append(PatientPhone(hospital_id=hospital_id, phone_hash=h, last4=number[-4:], position=i))
+    return rows
 
 
 def set_id_number(patient: Patient, id_number: str | None, id_type: str = "resident",

@@ -11,7 +11,7 @@ Rules (one place):
 - idempotent: a step that exists is never added again (re-import adds none); the two mandatory
   tasks are never read or changed here;
 - patients who died in hospital get nothing; blocked patients (do-not-call, deceased) get
-  nothing (`blocked_patient_ids`)."""
+  nothing (`patients.blocks.blocked_among`)."""
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, tuple_
@@ -22,6 +22,7 @@ from ..models import Discharge, FollowupTask, TaskStatus
 from ..models.discharge import DISPOSITION_DIED
 from ..models.plan import FollowupPlan
 from ..models.task import OPEN_STATUSES, Level, TaskKind
+from ..patients.blocks import blocked_among
 
 _IN_CHUNK = 900  # bind parameters per IN list (SQLite allows 999)
 
@@ -40,17 +41,6 @@ def step_window(discharge_date: date, day: int, deadline_days: int) -> tuple[dat
     """(callable from, due at) of the step T+day."""
     target = discharge_date + timedelta(days=day)
     return local_midnight(target), local_midnight(target + timedelta(days=deadline_days + 1))
-
-
-def blocked_patient_ids(hospital_id: int, patient_ids) -> set[int]:
-    """Patients no plan may offer (do-not-call, deceased): decided by followup/patients/ when that
-    module provides it; without it nothing is blocked here."""
-    try:
-        from ..patients import outcomes
-    except ImportError:
-        return set()
-    fn = getattr(outcomes, "blocked_patient_ids", None)
-    return set(fn(hospital_id, list(patient_ids))) if fn else set()
 
 
 def active_plans(hospital_id: int) -> list[FollowupPlan]:
@@ -92,7 +82,7 @@ def _create(hospital_id: int, plans: list[FollowupPlan], discharge_ids: list[int
         rows += db.session.execute(select(Discharge.id, Discharge.ward_id, Discharge.patient_id,
                                           Discharge.discharge_date, Discharge.diagnosis_code).where(
             Discharge.id.in_(discharge_ids[i:i + _IN_CHUNK]), Discharge.disposition != DISPOSITION_DIED)).all()
-    blocked = blocked_patient_ids(hospital_id, {r.patient_id for r in rows})
+    blocked = blocked_among(hospital_id, {r.patient_id for r in rows})
     wanted = {}
     for r in rows:
         if r.patient_id in blocked:
@@ -123,7 +113,7 @@ def review_reminder(discharge: Discharge, visit: date, now: datetime) -> Followu
     """A reminder call the day before the review visit recorded on a call: one per discharge
     (a later date moves an open reminder); none when the visit is too close to remind."""
     start, due = local_midnight(visit - timedelta(days=1)), local_midnight(visit)
-    if due <= now or discharge.patient_id in blocked_patient_ids(discharge.hospital_id, [discharge.patient_id]):
+    if due <= now or discharge.patient_id in blocked_among(discharge.hospital_id, [discharge.patient_id]):
         return None
     task = db.session.scalar(select(FollowupTask).where(FollowupTask.discharge_id == discharge.id,
                                                         FollowupTask.kind == TaskKind.REVIEW))

@@ -10,14 +10,18 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from flask_babel import lazy_gettext as _l
+
 from ..core import audit
 from ..core.clock import local_date
 from ..extensions import db
 from ..models import Ward
 from ..models.opinion import Category, ItemStatus, Opinion, RectificationEvent, RectificationItem, Sentiment
+from . import departments
 
-# Days a department has to answer a complaint before the item counts as overdue.
-DEFAULT_DUE_DAYS = 15
+# Days a department has to answer a complaint before the item counts as overdue, unless the
+# hospital set its own days for the category (departments.due_days).
+DEFAULT_DUE_DAYS = departments.DEFAULT_DUE_DAYS
 
 
 def open_item_from_opinion(opinion: Opinion, *, user, now: datetime, due: date | None = None,
@@ -32,7 +36,7 @@ def open_item_from_opinion(opinion: Opinion, *, user, now: datetime, due: date |
         hospital_id=opinion.hospital_id, ward_id=opinion.ward_id, opinion=opinion,
         source=source or ("complaint" if opinion.sentiment == Sentiment.COMPLAINT else "qa"),
         problem=opinion.text, status=ItemStatus.OPEN,
-        due_date=due or local_date(now) + timedelta(days=DEFAULT_DUE_DAYS),
+        due_date=due or local_date(now) + timedelta(days=departments.due_days(opinion.hospital_id, opinion.category)),
         created_by_id=getattr(user, "id", None), created_at=now)
     db.session.add(item)
     db.session.flush()
@@ -69,15 +73,58 @@ def respond(item: RectificationItem, *, user, cause: str, measures: str, now: da
 
 
 def close(item: RectificationItem, *, user, now: datetime, note: str = "") -> None:
-    """QA verified the measures: struck off the ledger (销号)."""
+    """Verified and struck off the ledger (销号): by QA, or for a commission finding by the
+    commission that raised it only. An intake item needs its evidence and reply first."""
     _require(item, ItemStatus.RESPONDED, step="close")
+    if not may_close(item, user):
+        raise LedgerError(_l("Only the commission that raised this finding strikes it off."))
+    problems = closing_problems(item)
+    if problems:
+        raise LedgerError(_l("Before closing: %(what)s.", what=_Joined(problems)))
     item.status, item.closed_at = ItemStatus.CLOSED, now
     _step(item, user, "closed", now, note=note)
 
 
+class _Joined:
+    """Lazy messages joined only when shown (in the request that shows them)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __str__(self):
+        return "; ".join(str(p) for p in self.parts)
+
+
+def may_close(item: RectificationItem, user) -> bool:
+    """QA closes its hospital's items; a commission finding only its region's auditors."""
+    region = item.case.commission_region_id if item.case is not None else None
+    if region is None:
+        return getattr(user, "role", None) == "qa"
+    return getattr(user, "role", None) in ("county_auditor", "city_auditor") and user.region_id == region
+
+
+def closing_problems(item: RectificationItem) -> list:
+    """What an intake item or finding still needs before it may be struck off: evidence (text
+    or a file), and for a patient's complaint the reply to the patient (回复患者)."""
+    case = item.case
+    if case is None:
+        return []
+    problems = []
+    if (case.channel or case.commission_region_id) and not (case.evidence_text or item.evidence):
+        problems.append(_l("attach the evidence (text or a file)"))
+    if case.channel and case.responsible_id is None:
+        problems.append(_l("name the responsible person"))
+    if case.channel and case.reply_at is None:
+        problems.append(_l("record the reply to the patient"))
+    return problems
+
+
 def send_back(item: RectificationItem, *, user, now: datetime, note: str) -> None:
-    """QA is not satisfied with the answer: back to the department, with the reason."""
+    """The answer does not satisfy QA (or the commission, for its findings): back to the
+    department, with the reason."""
     _require(item, ItemStatus.RESPONDED, step="send back")
+    if not may_close(item, user):
+        raise LedgerError(_l("Only the commission that raised this finding strikes it off."))
     if not note.strip():
         raise LedgerError(f"item {item.id}: say why the answer is sent back")
     item.status = ItemStatus.OPEN

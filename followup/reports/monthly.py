@@ -84,10 +84,20 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
         "opinions": _matrix(hospital_id, start_dt, end_dt, wards),
         "ledger": _ledger(hospital_id, start_dt, end_dt, now, wards, words),
     }
+    data["quality"] = _quality(hospital_id, month, words)
     if words:
         data["complaints"] = _opinion_list(hospital_id, start_dt, end_dt, Sentiment.COMPLAINT, wards)
         data["praise"] = _opinion_list(hospital_id, start_dt, end_dt, Sentiment.PRAISE, wards)
     return data
+
+
+def _quality(hospital_id: int, month: str, words: bool) -> dict:
+    """The month's call quality control results; per caller (staff names) for the hospital only."""
+    from ..quality.review import figures  # quality imports this module's month helpers
+    q = figures(hospital_id, month)
+    if not words:
+        q["by_caller"] = []
+    return q
 
 
 def _plans(hospital_id: int, start: date, end: date, now: datetime) -> list[dict]:
@@ -148,7 +158,7 @@ def _opinion_list(hospital_id, start_dt, end_dt, sentiment, wards) -> list[dict]
                                                     Opinion.sentiment == sentiment)
                               .order_by(Opinion.recorded_at, Opinion.id)).all()
     return [{"id": o.id, "recorded_at": local(o.recorded_at).strftime("%Y-%m-%d %H:%M"),
-             "ward": _name(wards, o.ward_id), "category": o.category, "text": o.text,
+             "ward": _name(wards, o.ward_id), "category": o.category, "text": o.text, "source": o.source,
              "item_status": items.get(o.id)} for o in rows]
 
 

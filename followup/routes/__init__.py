@@ -35,3 +35,16 @@ def register_blueprints(app: Flask) -> None:
             app.register_blueprint(module.bp)
         if hasattr(module, "blp"):
             api.register_blueprint(module.blp)
+
+
+def call_policy():
+    """The call rules for this request: config, with the signed-in user's hospital's own calling
+    hours, retry spacing and daily cap (followup/calls/policy.py). Built per call (cached there)."""
+    from flask import current_app
+    from flask_login import current_user
+
+    from ..calls import policy
+    from ..extensions import db
+    from ..models import Hospital
+    hospital_id = getattr(current_user, "hospital_id", None)
+    return policy.build(current_app.config, db.session.get(Hospital, hospital_id) if hospital_id else None)

@@ -21,6 +21,12 @@ def init_api(app) -> Api:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "session": {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}}}})
     app.extensions["followup_api"] = api
+    # Before the CSRF check: a call with no session (e.g. a Bearer token on a cookie-only API)
+    # is a 401 as documented, not a 400 about a CSRF token it could never have had.
+    # (The role check stays after it: a signed-in caller without the token still gets the 400.)
+    hooks = app.before_request_funcs.setdefault(None, [])
+    csrf_at = next((i for i, f in enumerate(hooks) if f.__name__ == "csrf_protect"), len(hooks))
+    hooks.insert(csrf_at, _require_sign_in_first)
     app.before_request(_check_api_access_first)
     return api
 
@@ -30,6 +36,12 @@ def _check_api_access(roles):
         abort(401, message="authentication required")
     if roles and current_user.role not in roles:
         abort(403, message="not allowed for this role")
+
+
+def _require_sign_in_first():
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "api_roles", None) is not None and not current_user.is_authenticated:
+        abort(401, message="authentication required")
 
 
 def _check_api_access_first():

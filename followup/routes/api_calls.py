@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Role, User
 from ..schemas.calls_api import (AssignIn, AttemptIn, AttemptOut, CallErrorOut, ClaimedTaskOut, NextOut,
                                  QueueArgs, QueueOut, TaskRowOut, VersionIn)
+from . import call_policy
 from .api_base import api_login_required
 
 blp = Blueprint("api_calls", __name__, url_prefix="/api/v1/calls",
@@ -80,7 +81,7 @@ def _reveal(task):
 def queue(args):
     """The user's queue by deadline (masked) with its counts."""
     now = utcnow()
-    return {"counts": queueing.queue_counts(current_user, now),
+    return {"counts": queueing.queue_counts(current_user, now, call_policy()),
             "tasks": queueing.queue_page(current_user, now, args["limit"], args["offset"])}
 
 
@@ -90,7 +91,7 @@ def queue(args):
 @api_login_required(*CALLERS)
 def next_call():
     """Claim the most urgent callable task; `task` is null when nothing is callable now."""
-    task = queueing.next_task(current_user, utcnow())
+    task = queueing.next_task(current_user, utcnow(), call_policy())
     if task is not None:
         _reveal(task)
     db.session.commit()
@@ -116,7 +117,7 @@ def show(task_id):
 @api_login_required(*CALLERS)
 def claim(task_id):
     """Claim one task picked from the list (it must be callable now)."""
-    task = queueing.claim_task(current_user, task_id, utcnow())
+    task = queueing.claim_task(current_user, task_id, utcnow(), call_policy())
     _reveal(task)
     db.session.commit()
     return task
@@ -144,7 +145,8 @@ def record_attempt(args, task_id):
     task = _held(task_id, args["version"])
     attempt = queueing.record_attempt(current_user, task, args["outcome"], utcnow(),
                                       callback_at=args["callback_at"], note=args["note"],
-                                      number_index=args["number_index"])
+                                      number_index=args["number_index"], refuse_all=args["refuse_all"],
+                                      pol=call_policy())
     db.session.commit()
     return attempt
 

@@ -44,18 +44,23 @@ def login():
         try:
             user = authenticate(form.username.data.strip(), form.password.data)
         except LoginRefused as refused:
-            msg = _("Account locked after repeated failures; try again later.") if refused.reason == "locked" \
-                else _("Wrong username or password.")
-            flash(msg, "error")
+            flash(_("Account locked after repeated failures; try again later.") if refused.reason == "locked"
+                  else _("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
         next_url = _safe_next(request.args.get("next"))
         _fresh_session()  # nothing from before the sign-in survives (no fixation)
         if mfa.has_confirmed_mfa(user) or mfa_required(user):
-            session["preauth"] = {"uid": user.id, "epoch": user.session_token, "tries": 0,
-                                  "at": utcnow().timestamp(), "next": next_url}
-            return redirect(url_for("auth.second_factor"))
+            return _to_second_factor(user, next_url)
         return _signed_in(user, "none", next_url)
     return render_template("auth/login.html", form=form)
+
+
+def _to_second_factor(user: User, next_url: str):
+    """Between the two factors the session holds only this marker: who, her session epoch, the
+    tries so far, when, and where to go once signed in."""
+    session["preauth"] = {"uid": user.id, "epoch": user.session_token, "tries": 0,
+                          "at": utcnow().timestamp(), "next": next_url}
+    return redirect(url_for("auth.second_factor"))
 
 
 def _preauth_user() -> User:

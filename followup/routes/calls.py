@@ -1,6 +1,6 @@
 """The nurse's day: the queue page, "next call", and the call screen of a claimed task with its
 attempt buttons and follow-up form (htmx partials: no full reloads while on a call)."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -11,22 +11,20 @@ from werkzeug.datastructures import MultiDict
 
 from ..core import audit
 from ..core.access import CALLER_ROLES, get_task_or_404, mask_name
-from ..calls import CallError, alerts, policy, queueing, records, vocabulary
-from ..calls.board import may_use_board
+from ..calls import CallError, alerts, inbound, policy, queueing, records, vocabulary
+from ..core.crypto import keys
+from ..calls.queue_view import queue_view
 from ..calls.scripts import script_text
 from ..core.clock import local, utcnow
 from ..extensions import db
 from ..models import Role, TaskStatus, Ward
-from ..schemas.calls import queue_rows
 from ..schemas.discharge import dump_discharge
 from ..plans import library
 from ..schemas.followup_forms import AttemptForm, flat_errors, from_form
-from . import nav
+from . import call_policy, nav
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 nav("calls.queue", "Call queue", [Role.NURSE, Role.CENTRE_STAFF], order=10)
-
-PAGE_SIZE = 50
 
 
 @bp.before_request
@@ -38,22 +36,29 @@ def _callers_only():
 
 @bp.route("/")
 def queue():
-    now = utcnow()
-    page = max(1, min(request.args.get("page", 1, type=int), 1000))
-    counts = queueing.queue_counts(current_user, now)
-    tasks = queueing.queue_page(current_user, now, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    rows = queue_rows(tasks, now, policy.current().at_risk)
-    return render_template("calls/queue.html", counts=counts, rows=rows, page=page,
-                           pages=max(1, -(-counts["open"] // PAGE_SIZE)), alerts=alerts.open_alerts(current_user),
-                           board=may_use_board(current_user))
+    return render_template("calls/queue.html", **queue_view(current_user, utcnow(), call_policy(), request.args))
+
+
+@bp.route("/find", methods=["GET", "POST"])
+def find():
+    """The search box of callers' pages; POSTed with a whole phone number, it answers an inbound
+    call: the patient's open task is claimed and the call screen opens (or the page says why not)."""
+    text = (request.form if request.method == "POST" else request.args).get("q", "")
+    found = inbound.find(current_user, text, utcnow(), call_policy(), keys(), answer=request.method == "POST")
+    db.session.commit()
+    if found.task is not None:
+        return redirect(url_for("calls.screen", task_id=found.task.id))
+    return render_template("calls/find.html", found=found, now=utcnow(),
+                           rows=dump_discharge(found.discharges, current_user, many=True))
 
 
 @bp.route("/next", methods=["POST"])
 def next_call():
-    task = queueing.next_task(current_user, utcnow())
+    now, pol = utcnow(), call_policy()
+    task = queueing.next_task(current_user, now, pol)
     db.session.commit()
     if task is None:
-        flash(_("Nobody can be called right now: retries and call-backs are not due, or it is outside calling hours."), "warning")
+        flash(_nobody_now(now, pol), "warning")
         return redirect(url_for("calls.queue"))
     return redirect(url_for("calls.screen", task_id=task.id))
 
@@ -61,7 +66,7 @@ def next_call():
 @bp.route("/<int:task_id>/claim", methods=["POST"])
 def claim(task_id):
     try:
-        queueing.claim_task(current_user, task_id, utcnow())
+        queueing.claim_task(current_user, task_id, utcnow(), call_policy(), inbound=request.form.get("inbound") == "1")
     except CallError as err:
         db.session.rollback()
         if err.status == 404:
@@ -104,7 +109,7 @@ def attempt(task_id):
     try:
         data = AttemptForm().load(from_form(request.form))
         queueing.record_attempt(current_user, task, data["outcome"], utcnow(), callback_at=data["callback_at"],
-                                note=data["note"])
+                                note=data["note"], refuse_all=data["refuse_all"], pol=call_policy())
     except (ValidationError, CallError) as err:
         db.session.rollback()
         message = _call_error(err) if isinstance(err, CallError) else _errors_text(err)
@@ -193,7 +198,7 @@ def _form_context(task, values, errors) -> dict:
 _CALL_ERRORS = {
     "task is not claimed by you": _l("You are no longer on this call: the claim ran out or the call was finished."),
     "task is being called by someone else": _l("Someone else is calling this patient."),
-    "task is not callable yet": _l("This patient is not due for a call yet."),
+    "task is not callable yet": _l("The retry spacing or a call-back time the patient asked for is not reached yet."),
     "already acknowledged": _l("Someone has already acknowledged this red flag."),
     "task needs data before it can be called": _l("This patient has no valid phone number or no discharge "
                                                   "disposition yet: complete it under Missing data first."),
@@ -203,11 +208,25 @@ _CALL_FIELDS = {"callback_at": _l("Choose a call-back time in the future, within
 
 
 def _call_error(err: CallError) -> str:
+    if err.extra.get("held_by"):
+        return _("%(name)s is calling this patient (until %(time)s).", name=err.extra["held_by"],
+                 time=local(datetime.fromisoformat(err.extra["held_until"])).strftime("%H:%M"))
+    if err.message == "outside calling hours":
+        return _nobody_now(utcnow(), call_policy())
     if err.message in _CALL_ERRORS:
         return str(_CALL_ERRORS[err.message])
     if err.field in _CALL_FIELDS:
         return str(_CALL_FIELDS[err.field])
     return _("This call has already ended.") if err.status == 409 else err.message
+
+
+def _nobody_now(now, pol) -> str:
+    hours = policy.hours_now(now, pol)
+    if not hours.open_now:
+        start = local(hours.next_start).strftime("%H:%M" if hours.days_ahead == 0 else "%m-%d %H:%M")
+        start = f'{_("tomorrow")} {start[-5:]}' if hours.days_ahead == 1 else start
+        return _("Outside calling hours (%(hours)s): the next window starts %(start)s.", hours=hours.text, start=start)
+    return _("Nobody can be called right now: every retry and call-back in your queue is due later.")
 
 
 def _errors_text(err: ValidationError) -> str:

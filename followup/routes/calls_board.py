@@ -6,12 +6,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..core.access import get_task_or_404
-from ..calls import CallError, alerts, policy, queueing
+from ..calls import CallError, alerts, queueing
 from ..calls.board import board_tasks, callers_for, may_use_board
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import User
 from ..schemas.calls import queue_rows
+from . import call_policy
 
 bp = Blueprint("board", __name__, url_prefix="/calls/board")
 
@@ -26,7 +27,8 @@ def _head_nurses_only():
 @bp.route("/")
 def index():
     now = utcnow()
-    rows = queue_rows(board_tasks(current_user, now), now, policy.current().at_risk)
+    pol = call_policy()
+    rows = queue_rows(board_tasks(current_user, now, pol), now, pol.at_risk)
     callers = callers_for(current_user)
     return render_template("calls/board.html", rows=rows, callers=callers, names={u.id: u.display_name for u in callers},
                            alerts=alerts.open_alerts(current_user))

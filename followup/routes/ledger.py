@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..rectification import ledger
+from ..rectification import complaints, ledger
 from ..core import audit
 from ..core.access import LEDGER_ROLES, get_scoped_or_404, ledger_filter, may_read_opinions
 from ..core.clock import local_date, utcnow
@@ -70,14 +70,15 @@ def show(item_id):
     db.session.refresh(item)
     events = item.events
     users = {u.id: u for u in db.session.scalars(select(User).options(selectinload(User.wards))
-                                                 .where(User.id.in_({e.user_id for e in events})))}
+                                                 .where(User.id.in_({e.user_id for e in events} |
+                                                                    {(e.data or {}).get("user_id") for e in events})))}
     audit.record("ledger.view", object_type="rectification_item", object_id=item.id)
     db.session.commit()
     return render_template("ledger/show.html", item=item, events=events, users=users,
                            today=local_date(utcnow()), wards=_wards(),
                            ward_names={w.id: w.name for w in _wards()}, labels=ITEM_STATUS_LABELS,
                            category_labels=CATEGORY_LABELS, event_labels=EVENT_LABELS, is_qa=current_user.role_enum == Role.QA,
-                           show_opinion=may_read_opinions(current_user))
+                           show_opinion=may_read_opinions(current_user), **complaints.case_view(item, current_user))
 
 
 def _respond(item, f, now):

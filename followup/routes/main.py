@@ -18,5 +18,14 @@ def index():
 
 @bp.route("/healthz")
 def healthz():
-    db.session.execute(select(1))
+    """Liveness: the process answers. Dependencies are /readyz's business."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    """Readiness: each dependency reported; 503 when one the service needs is down."""
+    from flask import current_app
+    from ..ops.readiness import check
+    ready, report = check(current_app.config, current_app.extensions["migrate"].directory, utcnow())
+    return report, 200 if ready else 503

@@ -2,7 +2,8 @@
 puts on the ledger. Auditors open the same summary without patients' words."""
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from ..jobs.reports import request_summary
 from ..models import Hospital, Role, Ward
 from ..models.opinion import Opinion, RectificationItem
 from ..models.report import MonthlySummary
-from ..reports import exports, monthly
+from ..reports import background, exports, monthly
 from ..reports.spreadsheet import XLSX_MIMETYPE
 from ..schemas.ledger import CreateItemIn, ReclassifyIn, ReportFilter, load_or_400
 from . import nav
@@ -79,14 +80,23 @@ def summary():
 def summary_export(fmt):
     if fmt not in ("xlsx", "pdf"):
         abort(404)
+    hospital, month = _hospital_and_month()
+    if background.discharges_in([hospital.id], month) > current_app.config["EXPORT_INLINE_MAX_DISCHARGES"]:
+        w = background.request_summary_export(current_user, hospital.id, month, fmt, locale=str(get_locale()),
+                                              words=may_read_opinions(current_user))
+        db.session.commit()
+        jobs.dispatch([w.outbox_id])
+        return redirect(url_for("work.show", work_id=w.id))
     hospital, month, data = _summary()
     audit.record("summary.export", object_type="hospital", object_id=hospital.id,
                  detail={"month": month, "format": fmt})
     db.session.commit()
-    name = f"{hospital.name}-{month}-{_('Monthly summary')}.{fmt}"
-    if fmt == "xlsx":
-        return exports.download(exports.summary_xlsx(data), XLSX_MIMETYPE, name)
-    return exports.download(exports.summary_pdf(data), "application/pdf", name)
+    return exports.download(*_file(background.summary_file(data, hospital.name, month, fmt), fmt))
+
+
+def _file(name_body, fmt):
+    name, body = name_body
+    return body, background.MIMETYPES[fmt], name
 
 
 @bp.route("/summary/snapshots/<int:snapshot_id>.xlsx")

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
+from .. import jobs
 from ..core import audit
 from ..core.access import AUDITOR_ROLES, get_scoped_or_404, may_draw_sample, sample_filter, sampled_record_filter
 from ..calls.vocabulary import OUTCOME_LABELS, SCORE_LABELS
@@ -21,11 +22,13 @@ from ..sampling import algorithm as alg
 from ..sampling import pages
 from ..sampling.algorithm import SamplingError
 from ..sampling.calls import CallError, give_up, record_attempt
-from ..sampling.draw import DrawError, draw_sample
+from ..sampling.background import request_draw
+from ..sampling.draw import DrawError
 from ..sampling.population import PeriodError
 from ..sampling.report import EXPORT_COLUMNS
 from ..sampling.verify import check_sample
 from ..schemas.sampling import AUDIT_OUTCOMES, AttemptForm, DrawForm, form_data
+from ..rectification.findings import finding_for_record
 from . import nav
 
 bp = Blueprint("sampling", __name__, url_prefix="/sampling")
@@ -86,21 +89,21 @@ def _render_index(form: dict, errors: dict):
 
 
 @bp.route("/draw", methods=["POST"])
-def draw():
+def draw():  # checked here, drawn by a job (a city draw reads millions of rows)
     raw = form_data(request.form)
     region = current_user.region
     if region is None or not may_draw_sample(current_user, region):
         abort(404)
     try:
-        sample = draw_sample(pages.draw_request(region, DrawForm().load(raw)), user=current_user, now=utcnow())
+        work = request_draw(pages.draw_request(region, DrawForm().load(raw)), user=current_user)
     except ValidationError as exc:
         return _render_index(raw, _invalid(exc)), 422
     except (PeriodError, DrawError) as exc:
         db.session.rollback()
         return _render_index(raw, _refusal(exc)), 422
     db.session.commit()
-    flash(_("Sample drawn: %(n)s of %(N)s discharges.", n=sample.sample_size, N=sample.population_size))
-    return redirect(url_for("sampling.show", sample_id=sample.id))
+    jobs.dispatch([work.outbox_id])
+    return redirect(url_for("work.show", work_id=work.id))
 
 
 @bp.route("/<int:sample_id>")
@@ -134,7 +137,8 @@ def call(sample_id, record_id):
 
 def _render_call(record, form, errors):
     return render_template("sampling/call.html", record=record, d=record.discharge, form=form, errors=errors,
-                           outcomes=AUDIT_OUTCOMES, next_id=pages.next_record_id(record, current_user))
+                           outcomes=AUDIT_OUTCOMES, next_id=pages.next_record_id(record, current_user),
+                           finding=finding_for_record(record.id))
 
 
 @bp.route("/<int:sample_id>/records/<int:record_id>/attempt", methods=["POST"])

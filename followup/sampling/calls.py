@@ -57,6 +57,9 @@ def record_attempt(record: SampledRecord, data: dict, *, user, now: datetime) ->
         record.opinions = data.get("opinions") or None
         _conclude(record, True, data["hospital_called"], user=user, now=now)
     db.session.flush()
+    if answered:  # findings and the patient's words go back to the hospital
+        from ..rectification.findings import after_audit_call
+        after_audit_call(record, user=user, now=now)
     audit.record("sample.call", user=user, object_type="sampled_record", object_id=record.id, now=now,
                  detail={"outcome": data["outcome"], "classification": record.classification})
     return attempt

@@ -39,9 +39,17 @@ def previous_draws(region_id: int, start: date, end: date) -> int:
         AuditSample.period_end == end)) or 0
 
 
-def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
-                system_seed: bytes | None = None) -> AuditSample:
-    """Draw and store a sample. `system_seed` is for tests only; a real draw makes its own."""
+@dataclass(frozen=True)
+class Checked:
+    rate: object
+    public_seed: str
+    reason: str
+    draw_no: int
+
+
+def check_request(req: DrawRequest, draw_no: int | None = None) -> Checked:
+    """Everything a draw refuses, checked before any work (the form shows it at once). The round
+    (draw_no) is the next one unless given: a job draws the round fixed when it was asked for."""
     try:
         rate = alg.parse_rate(req.rate, req.region.level)
     except alg.RateError as exc:
@@ -53,13 +61,34 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
     if req.period_end <= req.period_start:
         raise DrawError(N_("the period is empty"), "period")
     reason = (req.reason or "").strip()
-    draw_no = previous_draws(req.region.id, req.period_start, req.period_end) + 1
+    if draw_no is None:
+        draw_no = previous_draws(req.region.id, req.period_start, req.period_end) + 1
     if draw_no > 1 and len(reason) < MIN_REASON_CHARS:
         raise DrawError(N_("this region and period already has a sample: a new draw needs a written "
                            "reason, and both draws stay on record"), "reason")
+    return Checked(rate, public_seed, reason, draw_no)
+
+
+def existing_draw(region_id: int, start: date, end: date, draw_no: int) -> AuditSample | None:
+    """The sample of one round: a draw is keyed by region, period and round."""
+    return db.session.scalar(select(AuditSample).where(
+        AuditSample.region_id == region_id, AuditSample.period_start == start,
+        AuditSample.period_end == end, AuditSample.draw_no == draw_no))
+
+
+def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
+                system_seed: bytes | None = None, draw_no: int | None = None,
+                progress=None) -> AuditSample:
+    """Draw and store a sample. `system_seed` is for tests only; a real draw makes its own.
+    `progress(step)` is told when each step starts (a job commits its progress row there)."""
+    progress = progress or (lambda step: None)
+    checked = check_request(req, draw_no)
+    rate, public_seed, reason, draw_no = checked.rate, checked.public_seed, checked.reason, checked.draw_no
     seed = system_seed if system_seed is not None else secrets.token_bytes(32)
     key = alg.derive_key(seed, public_seed)
+    progress("population")
     strata = load_strata(region_hospital_ids(req.region), req.period_start, req.period_end)
+    progress("drawing")
     draws = alg.draw(strata, rate, key)
     samples = {d.hospital_id: [int(i) for i in d.sample] for d in draws}
     sample = AuditSample(
@@ -71,6 +100,7 @@ def draw_sample(req: DrawRequest, *, user=None, now: datetime | None = None,
         sample_size=sum(len(ids) for ids in samples.values()),
         sample_digest=alg.sample_digest_of(samples),
         drawn_by_id=getattr(user, "id", None), drawn_at=now or utcnow())
+    progress("storing")
     db.session.add(sample)
     try:
         # No savepoint: under pysqlite a savepoint outside a transaction commits on release. The

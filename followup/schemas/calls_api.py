@@ -35,6 +35,9 @@ class AttemptIn(VersionIn):
     note = fields.Str(load_default="", validate=validate.Length(max=2000))
     number_index = fields.Int(load_default=0, validate=validate.Range(0, 9),
                               metadata={"description": "0 = primary number, 1.. = the others"})
+    refuse_all = fields.Bool(load_default=False, metadata={
+        "description": "with outcome 'refused': the patient refuses all follow-up (拒绝所有随访): "
+                       "marked do-not-call in this hospital, the other open tasks closed"})
 
 
 class AssignIn(VersionIn):
@@ -82,7 +85,7 @@ class ClaimedTaskOut(TaskRowOut):
     phones = fields.Function(phone_numbers)
     claimed_at = fields.Function(lambda t: _local(t.claimed_at))
     claim_expires_at = fields.Function(
-        lambda t: _local(t.claimed_at + policy.current().claim_timeout) if t.claimed_at else None)
+        lambda t: _local(t.claimed_at + policy.default().claim_timeout) if t.claimed_at else None)
     diagnosis_name = fields.Function(lambda t: t.discharge.diagnosis_name)
     attending_doctor = fields.Function(lambda t: t.discharge.attending_doctor)
     medicines = fields.Function(lambda t: t.discharge.medicine_list)
@@ -112,3 +115,7 @@ class CallErrorOut(Schema):
     errors = fields.Dict()
     field = fields.Str()
     version = fields.Int()
+    held_by = fields.Str(metadata={"description": "409: the colleague on this patient right now"})
+    held_until = fields.Str(metadata={"description": "409: when that claim ends (ISO 8601)"})
+    callable_at = fields.DateTime(metadata={"description": "409 on claim: when the task may be called "
+                                                           "(calling hours, retry spacing, callback time)"})

@@ -234,10 +234,14 @@ def flat_errors(errors, prefix="") -> dict[str, list[str]]:
     return out
 
 
+REFUSED_ALL = "refused_all"
+
+
 class AttemptForm(_Strict):
     """One dial from the call screen. The callback time comes from a datetime-local input: a
     local (Asia/Shanghai) wall-clock time, made aware here."""
-    outcome = fields.Str(required=True, validate=validate.OneOf([o.value for o in Outcome],
+    # REFUSED_ALL is the second refusal button: 拒绝所有随访 (do-not-call), not "this call only".
+    outcome = fields.Str(required=True, validate=validate.OneOf([o.value for o in Outcome] + [REFUSED_ALL],
                                                                 error="Choose one of the listed values."))
     callback_at = fields.NaiveDateTime(load_default=None, allow_none=True,
                                        error_messages={"invalid": "Not a valid date and time."})
@@ -245,6 +249,9 @@ class AttemptForm(_Strict):
 
     @post_load
     def _local_time(self, data, **_kw):
+        data["refuse_all"] = data["outcome"] == REFUSED_ALL
+        if data["refuse_all"]:
+            data["outcome"] = Outcome.REFUSED.value
         if data["callback_at"] is not None:
             data["callback_at"] = data["callback_at"].replace(tzinfo=LOCAL_TZ)
         return data

@@ -39,7 +39,8 @@ def purge_audit(*, now, days: int | None = None) -> int:
     removed = db.session.execute(delete(AuditEvent).where(AuditEvent.id <= through)).rowcount
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT set_config('followup.audit_purge', 'off', true)"))
-    db.session.add(AuditAnchor(through_id=through, last_hash=last_hash, purged=removed, at=now))
+    db.session.add(AuditAnchor(through_id=through, last_hash=last_hash, purged=removed, at=now,
+                               mac=audit.anchor_mac(through, last_hash)))
     db.session.flush()
     audit.record("audit.purge", object_type="audit_event", object_id=through,
                  detail={"rows": removed, "retention_days": days}, now=now)

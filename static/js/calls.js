@@ -41,3 +41,13 @@ document.addEventListener("keydown", function (evt) {
   var when = form.querySelector("input[name=callback_at]");
   if (when && when.value) { form.querySelector("button[value=callback]").click(); }
 });
+
+// Outcomes that act on the patient beyond this call (refuses all follow-up: do-not-call) ask
+// once: a slip of the finger would stop every call to the patient.
+document.addEventListener("click", function (evt) {
+  var button = evt.target.closest && evt.target.closest("button[data-confirm]");
+  if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+    evt.preventDefault();
+    evt.stopPropagation();
+  }
+}, true);

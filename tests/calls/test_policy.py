@@ -32,15 +32,16 @@ def test_retry_times(app, dialled, retry):
 
 def test_retry_spacing_comes_from_config(app):
     app.config["FOLLOWUP_RETRY_MINUTES"] = 360
-    assert policy.next_retry_at([at(21, 8, 30)]) == at(21, 14, 30)
+    assert policy.next_retry_at([at(21, 8, 30)], policy.build(app.config)) == at(21, 14, 30)
 
 
 def test_at_most_three_attempts_a_local_day(app):
     app.config["FOLLOWUP_DAY_PARTS"] = "10:00,12:00,15:00,18:00"
     app.config["FOLLOWUP_RETRY_MINUTES"] = 60
+    pol = policy.build(app.config)
     two = [at(21, 8, 30), at(21, 10, 30)]
-    assert policy.next_retry_at(two) == at(21, 14)
-    assert policy.next_retry_at(two + [at(21, 14)]) == at(22, 8, 30)
+    assert policy.next_retry_at(two, pol) == at(21, 14)
+    assert policy.next_retry_at(two + [at(21, 14)], pol) == at(22, 8, 30)
 
 
 def test_the_daily_cap_counts_local_days_not_utc_days(app):
@@ -48,12 +49,12 @@ def test_the_daily_cap_counts_local_days_not_utc_days(app):
     app.config["FOLLOWUP_RETRY_MINUTES"] = 60
     # 08:30 local is 00:30 UTC: three dials on 21 Nov local, whatever the UTC date says
     three = [at(21, 8, 30), at(21, 10, 30), at(21, 14)]
-    assert policy.next_retry_at(three) == at(22, 8, 30)
+    assert policy.next_retry_at(three, policy.build(app.config)) == at(22, 8, 30)
 
 
-def _dial(world, task, when, outcome=Outcome.NO_ANSWER):
+def _dial(world, task, when, outcome=Outcome.NO_ANSWER, pol=None):
     task = queueing.claim_task(world.nurse, task.id, when) if task.status != TaskStatus.CLAIMED else task
-    queueing.record_attempt(world.nurse, task, outcome, when)
+    queueing.record_attempt(world.nurse, task, outcome, when, pol=pol)
     return task
 
 
@@ -104,9 +105,9 @@ def test_four_attempts_over_three_days_are_not_lost(db, world, ward_tasks):
 def test_the_lost_rule_comes_from_config(app, db, world, ward_tasks):
     app.config["FOLLOWUP_LOST_MIN_ATTEMPTS"] = 2
     app.config["FOLLOWUP_LOST_MIN_DAYS"] = 2
-    t = ward_tasks[0]
-    _dial(world, t, at(25, 9))
-    _dial(world, t, at(26, 9))
+    t, pol = ward_tasks[0], policy.build(app.config)
+    _dial(world, t, at(25, 9), pol=pol)
+    _dial(world, t, at(26, 9), pol=pol)
     assert t.status == TaskStatus.LOST
 
 

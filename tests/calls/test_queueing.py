@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from followup.calls import Conflict, Invalid, NotAllowed, NotFound, queueing
+from followup.calls import Conflict, Invalid, NotAllowed, NotFound, policy, queueing
 from followup.models import FollowupTask, Level, TaskStatus
 from followup.models.call import Outcome
 
@@ -36,8 +36,9 @@ def test_no_calls_outside_calling_hours(db, world, ward_tasks):
 
 def test_calling_hours_come_from_config(app, db, world, ward_tasks):
     app.config["FOLLOWUP_CALLING_HOURS"] = "12:00-13:00"
-    assert queueing.next_task(world.nurse, at(21, 9)) is None
-    assert queueing.next_task(world.nurse, at(21, 12, 30)) is not None
+    pol = policy.build(app.config)
+    assert queueing.next_task(world.nurse, at(21, 9), pol) is None
+    assert queueing.next_task(world.nurse, at(21, 12, 30), pol) is not None
 
 
 def test_a_patients_callback_time_wins_over_calling_hours(db, world, ward_tasks):
@@ -102,8 +103,9 @@ def test_next_call_itself_takes_back_an_abandoned_claim(db, world, ward_tasks):
 
 def test_claim_timeout_comes_from_config(app, db, world, ward_tasks):
     app.config["FOLLOWUP_CLAIM_MINUTES"] = 5
-    queueing.next_task(world.nurse, at(21, 9))
-    assert queueing.release_expired_claims(at(21, 9, 6)) == 1
+    pol = policy.build(app.config)
+    queueing.next_task(world.nurse, at(21, 9), pol)
+    assert queueing.release_expired_claims(at(21, 9, 6), pol=pol) == 1
 
 
 def test_assigned_tasks_come_first_in_the_assignees_queue(db, world, ward_tasks):

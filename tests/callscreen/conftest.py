@@ -20,16 +20,19 @@ def frozen():
 
 @pytest.fixture
 def claimed(world, db):
-    """(ward task, hospital task) of one discharge, claimed by world.nurse and world.centre."""
+    """(ward task, hospital task), claimed by world.nurse and world.centre: of two discharges
+    alike, since two callers never hold one patient at once (issue 13)."""
     from followup.calls import queueing
     from followup.models import Level
-    d = world.discharge(world.cardiology, discharged=date(2026, 11, 20), medicines=MEDICINES,
-                        name="李秀英", phone="+8613812345678", attending_doctor="王建国")
-    tasks = {t.level: t for t in d.tasks}
-    queueing.claim_task(world.nurse, tasks[Level.WARD].id, NOW)
-    queueing.claim_task(world.centre, tasks[Level.HOSPITAL].id, NOW)
+    found = []
+    for level, caller in ((Level.WARD, world.nurse), (Level.HOSPITAL, world.centre)):
+        d = world.discharge(world.cardiology, discharged=date(2026, 11, 20), medicines=MEDICINES,
+                            name="李秀英", phone="+8613812345678", attending_doctor="王建国")
+        task = next(t for t in d.tasks if t.level == level)
+        queueing.claim_task(caller, task.id, NOW)
+        found.append(task)
     db.session.commit()
-    return tasks[Level.WARD], tasks[Level.HOSPITAL]
+    return tuple(found)
 
 
 def ward_data(**over):

@@ -32,9 +32,9 @@ def _hospital_calls_done(hospital_code: str):
 
 
 def test_e_a_county_auditor_draws_calls_and_sees_the_suspect_patient(journey):
-    from datetime import date
+    from followup.core.clock import local_date, utcnow
     _hospital_calls_done("H371502001")
-    today = date.today()
+    today = local_date(utcnow())  # the demo's discharges are dated by the local calendar
     last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
     j = journey()
     j.sign_in("county")

@@ -200,3 +200,19 @@ def test_the_plans_page_is_the_hospital_admins_and_saves_a_plan(world, db, as_us
     assert "心衰" in body and "I50*" in body
     for user in (world.nurse, world.qa, world.centre, world.city_auditor):
         assert as_user(user).get("/plans/").status_code == 404
+
+
+def test_a_do_not_call_or_deceased_patient_gets_no_plan_task(world, db, frozen):
+    from followup.models.outcome import MarkKind, PatientMark
+    refuser = world.discharge(world.cardiology, discharged=date(2026, 11, 19))
+    died = world.discharge(world.cardiology, discharged=date(2026, 11, 19))
+    other = world.discharge(world.cardiology, discharged=date(2026, 11, 19))
+    db.session.add_all([
+        PatientMark(hospital_id=world.hospital_a.id, kind=MarkKind.DO_NOT_CALL, patient_id=refuser.patient_id),
+        PatientMark(hospital_id=world.hospital_a.id, kind=MarkKind.DECEASED, patient_id=died.patient_id)])
+    db.session.commit()
+    plan, made = define.create_plan(world.hospital_admin, {
+        "name": "心内科", "ward_id": world.cardiology.id, "days": "1", "deadline_days": 2,
+        "fields": ["free_text"]}, NOW)
+    db.session.commit()
+    assert {k[0] for k in _plan_tasks(db)} == {other.inpatient_no} and made == 1

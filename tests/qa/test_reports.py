@@ -123,6 +123,12 @@ def test_the_first_tick_of_a_month_generates_the_month_before_through_a_real_wor
         snap = db.session.scalar(select(MonthlySummary).where(
             MonthlySummary.hospital_id == november.world.hospital_a.id, MonthlySummary.month == "2026-11"))
         assert snap.data["totals"]["eligible"] == 4 and snap.data["ledger"]["open"] == 3
+        # ... and each department's feedback notice for the month (rectification/feedback.py)
+        from followup.models.department import DepartmentFeedback
+        notices = db.session.scalars(select(DepartmentFeedback).where(DepartmentFeedback.month == "2026-11")).all()
+        assert {n.ward_id for n in notices if n.hospital_id == november.world.hospital_a.id} == {
+            november.world.cardiology.id, november.world.orthopaedics.id, november.cashier.id}
+        assert all(n.acknowledged_at is None for n in notices)
 
 
 def test_qa_generates_a_summary_on_demand(november, as_user, db):

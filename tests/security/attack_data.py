@@ -75,8 +75,33 @@ def ids_for(world) -> dict:
                         deadline_days=2, fields=["symptoms", "free_text"], script=XSS_PAYLOADS[7])
     db.session.add(plan)
     db.session.commit()
+    from followup.models.department import DepartmentFeedback
+    from followup.models.opinion import RectificationItem
+    item_id = db.session.scalar(select(RectificationItem.id).where(
+        RectificationItem.hospital_id == world.hospital_a.id, RectificationItem.ward_id == world.cardiology.id).limit(1))
+    feedback_id = db.session.scalar(select(DepartmentFeedback.id).where(
+        DepartmentFeedback.ward_id == world.cardiology.id).limit(1))
     return {"discharge_id": d.id, "task_id": task.id, "user_id": world.nurse.id, "ward_id": world.cardiology.id,
-            "hospital_id": world.hospital_a.id, "id": d.id, "plan_id": plan.id}
+            "hospital_id": world.hospital_a.id, "id": d.id, "plan_id": plan.id, "item_id": item_id or 1,
+            "feedback_id": feedback_id or 1, **findings_objects(world, task)}
+
+
+def findings_objects(world, task, text="心内科: 1 项随访任务临近期限") -> dict:
+    """Issue 14's objects in hospital A: a notification of the cardiology nurse and a QC review
+    of one of the ward's calls (ids for the routes that take them)."""
+    from followup.core.clock import utcnow
+    from followup.extensions import db
+    from followup.models.quality import QcReview, QcSample
+    from followup.notifications import notify
+    n = notify(db.session, [world.nurse.id], "escalation.task", text, "/calls/", utcnow())[0]
+    sample = QcSample(hospital_id=task.hospital_id, month="2026-10", rate_percent=10, seed="ab" * 32)
+    db.session.add(sample)
+    db.session.flush()
+    review = QcReview(sample_id=sample.id, hospital_id=task.hospital_id, task_id=task.id, caller_id=world.nurse.id,
+                      ward_id=task.ward_id, level=task.level, note=text)
+    db.session.add(review)
+    db.session.commit()
+    return {"notification_id": n.id, "review_id": review.id}
 
 
 def is_denied(resp) -> bool:

@@ -100,6 +100,7 @@ def test_security_admin_saves_a_policy_within_bounds_and_the_change_is_audited(w
     assert db.session.get(SecurityPolicy, 1).audit_retention_days == 1095
 
 
+@pytest.mark.breaks_audit_chain
 def test_verify_audit_command_exits_non_zero_on_a_broken_chain(world, runner, db):
     result = runner.invoke(args=["followup", "verify-audit"])
     assert result.exit_code == 0 and "verified" in result.output
@@ -143,6 +144,7 @@ def test_purge_removes_old_events_leaves_an_anchor_and_the_chain_still_verifies(
     assert purge_audit(now=now, days=365) == 0
 
 
+@pytest.mark.breaks_audit_chain
 def test_audit_events_cannot_be_changed_unnoticed(world, db):
     """PostgreSQL refuses UPDATE and DELETE outright (a trigger; deployments also REVOKE them
     from the app role). The embedded SQLite mode has no such guard: there the hash chain is

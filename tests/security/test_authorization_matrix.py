@@ -23,7 +23,7 @@ AUDITORS = frozenset({Role.COUNTY_AUDITOR, Role.CITY_AUDITOR})
 
 ALLOW: dict[str, frozenset] = {
     # sign-in and housekeeping
-    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC,
+    "auth.login": PUBLIC, "auth.set_language": PUBLIC, "main.healthz": PUBLIC, "main.readyz": PUBLIC,
     "auth.second_factor": frozenset(), "auth.enrol": frozenset(),  # only with a pre-auth marker
     "auth.logout": EVERYONE, "main.index": EVERYONE,
     "account.index": EVERYONE, "account.sign_out_everywhere": EVERYONE, "account.recovery_codes": EVERYONE,
@@ -43,6 +43,10 @@ ALLOW: dict[str, frozenset] = {
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
     "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
     "board.index": CALLERS, "board.assign": CALLERS,
+    # patient-level outcomes, search, call settings (issue 13)
+    "calls.find": CALLERS,
+    "marks.index": {Role.HOSPITAL_ADMIN}, "marks.lift": {Role.HOSPITAL_ADMIN},  # and head nurses (flag)
+    "marks.import_list": {Role.HOSPITAL_ADMIN}, "call_settings.edit": {Role.HOSPITAL_ADMIN},
     "needs_data.index": {Role.NURSE}, "needs_data.complete": {Role.NURSE},  # issue 17: stays to complete
     "scripts.index": CALLERS | {Role.QA, Role.HOSPITAL_ADMIN}, "scripts.edit": {Role.QA, Role.HOSPITAL_ADMIN},
     "scripts.preview": {Role.QA, Role.HOSPITAL_ADMIN},
@@ -77,6 +81,25 @@ ALLOW: dict[str, frozenset] = {
     "sampling.index": AUDITORS, "sampling.draw": AUDITORS, "sampling.show": AUDITORS,
     "sampling.call": AUDITORS, "sampling.attempt": AUDITORS, "sampling.unreachable": AUDITORS,
     "sampling.verify": AUDITORS, "sampling.report": AUDITORS,
+    # findings flow back (issue 14): departments, feedback, complaint intake, commission findings
+    "departments.index": {Role.HOSPITAL_ADMIN}, "departments.import_file": {Role.HOSPITAL_ADMIN},
+    "departments.set_route": {Role.HOSPITAL_ADMIN},
+    "feedback.index": {Role.DEPT_RESPONDER, Role.QA}, "feedback.show": {Role.DEPT_RESPONDER, Role.QA},
+    "feedback.export": {Role.DEPT_RESPONDER, Role.QA}, "feedback.acknowledge": {Role.DEPT_RESPONDER},
+    "complaints.new": {Role.QA, Role.CENTRE_STAFF}, "complaints.register": {Role.QA, Role.CENTRE_STAFF},
+    "complaints.responsible": {Role.QA}, "complaints.reply": {Role.QA},
+    "complaints.evidence": {Role.QA, Role.DEPT_RESPONDER},
+    "complaints.evidence_file": {Role.QA, Role.DEPT_RESPONDER} | AUDITORS,
+    "findings.index": AUDITORS, "findings.show": AUDITORS, "findings.take_step": AUDITORS,
+    "findings.raise_finding": AUDITORS,
+    # findings flow back (issue 14): notifications, call quality control, composite score
+    "notifications.index": EVERYONE, "notifications.open_one": EVERYONE, "notifications.read_all": EVERYONE,
+    "quality.index": {Role.QA}, "quality.draw": {Role.QA}, "quality.rate": {Role.QA},
+    "quality.review": {Role.QA}, "quality.reveal_contact": {Role.QA},
+    "escalation.settings": {Role.QA, Role.HOSPITAL_ADMIN},
+    "commission.score": AUDITORS, "commission.notice": AUDITORS, "commission.weights": {Role.CITY_AUDITOR},
+    # long work (draws, large exports): each row is its creator's only (tests/qa/test_export_jobs.py)
+    "work.show": EVERYONE, "work.progress": EVERYONE, "work.download_result": EVERYONE,
 }
 # Roles whose duties never include a patient (separation of duties; access.NO_PATIENT_ROLES).
 NO_PATIENT = [Role.SYS_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN]

@@ -26,9 +26,19 @@ def _objects(world, db):
     item = RectificationItem(hospital_id=d.hospital_id, ward_id=world.orthopaedics.id, opinion_id=op.id,
                              problem=SECRET_NAME + "问题", due_date=date(2026, 12, 1), created_by_id=world.qa.id)
     db.session.add(item)
+    db.session.flush()
+    # The orthopaedics department's feedback, and evidence on its item (issue 14).
+    from followup.models.department import DepartmentFeedback
+    from followup.models.opinion import ItemEvidence
+    fb = DepartmentFeedback(hospital_id=d.hospital_id, ward_id=world.orthopaedics.id, month="2026-11")
+    ev = ItemEvidence(item_id=item.id, filename=SECRET_NAME + ".pdf", content_type="application/pdf", size=1,
+                      storage_key="0" * 32, sha256="0" * 64)
+    db.session.add_all([fb, ev])
     db.session.commit()
+    from attack_data import findings_objects
+    extra = findings_objects(world, task, text=SECRET_NAME + "质控")
     return {"discharge_id": d.id, "task_id": task.id, "opinion_id": op.id, "item_id": item.id,
-            "user_id": world.nurse.id, "id": d.id}
+            "user_id": world.nurse.id, "id": d.id, "feedback_id": fb.id, "evidence_id": ev.id, **extra}
 
 
 def _id_routes(app):

@@ -1,0 +1,1 @@
+"""Operations: what the service tells its operators about itself (readiness, outages)."""
