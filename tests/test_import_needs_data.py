@@ -143,6 +143,7 @@ def test_rates_count_needs_data_stays_in_the_denominator_and_on_their_own_line(w
                    date(2026, 12, 1), now=NOON)
     totals = rows[world.hospital_a.id]
     assert (totals["eligible"], totals["needs_data"], totals["followed"]) == (2, 1, 0)
+    assert totals["not_yet_due"] == 1  # Q2: callable, its deadline ahead; Q1 is its own line
 
 
 def test_the_ward_completes_a_phone_and_the_task_becomes_callable(world, db, flagged, as_user):

@@ -69,7 +69,7 @@ def page(fb: DepartmentFeedback, *, now: datetime) -> dict:
     start, end = monthly.date_bounds(fb.month)
     one = select(Hospital.id).where(Hospital.id == ward.hospital_id)  # the rates take a SELECT of ids
     clinical = ward.kind == WardKind.CLINICAL
-    rates = R.rates(one, start, end, "ward").get(ward.id) if clinical else None
+    rates = R.rates(one, start, end, "ward", now=now).get(ward.id) if clinical else None
     sat = R.satisfaction(one, start_dt, end_dt, "ward").get(ward.id) if clinical else None
     opinions = db.session.scalars(select(Opinion).where(
         Opinion.ward_id == ward.id, Opinion.recorded_at >= start_dt, Opinion.recorded_at < end_dt)

@@ -136,13 +136,22 @@ class Deployment:
         assert r.status_code == 202, r.text
         return r.json()
 
-    def worker_with_horse(self) -> tuple[Service, int]:
-        """The worker service whose work horse is running now, and the horse's pid."""
-        for name in ("worker-1", "worker-2"):
-            kids = [p for p in children(self.services[name].pid) if alive(p)]
-            if kids:
-                return self.services[name], kids[0]
-        raise AssertionError("no work horse is running")
+    def worker_with_horse(self, batch_id: int) -> tuple[Service, int]:
+        """The worker service running this batch's import job now, and its work horse's pid
+        (rq records each worker's pid and current job in Redis)."""
+        oid = self.count(f"SELECT id FROM outbox_job WHERE dedupe_key = 'import:{batch_id}'")
+        for key in self.redis.cli("--scan", "--pattern", "rq:worker:*").split():
+            pid = self.redis.cli("hget", key, "pid")  # gone after a flush: see below
+            if pid and self.redis.cli("hget", key, "current_job").startswith(f"outbox-{oid}-"):
+                svc = next(s for s in self.services.values() if s.pid == int(pid))
+                kids = [p for p in children(svc.pid) if alive(p)]
+                if kids:
+                    return svc, kids[0]
+        # After Redis was flushed the workers' records are gone: the only busy worker, then.
+        busy = [(s, k[0]) for s in (self.services["worker-1"], self.services["worker-2"])
+                if (k := [p for p in children(s.pid) if alive(p)])]
+        assert len(busy) == 1, f"cannot tell which worker runs the import of batch {batch_id}: {busy}"
+        return busy[0]
 
 
 def wait_for(cond, timeout: float, what: str, every: float = 0.25):
@@ -304,7 +313,9 @@ def run_fault(dep, imports, ledger, name, action, *, expect_restart=(), draw=Non
     batch = dep.import_file(imports.make())["batch"]
     wait_for(lambda: dep.batch(batch)["rows_done"] > 0, 120, f"{name}: the import to start")
     at_fault = dep.batch(batch)["rows_done"]
-    note, t_from, *rest = action()
+    note, t_from, *rest = action(batch)
+    time.sleep(1)  # a chunk commit already on the wire when the fault hit is not recovery
+    at_fault = max(at_fault, dep.batch(batch)["rows_done"])
     others = list(extra or [])  # batches submitted during the fault: they must start, too
     wait_for(lambda: dep.ready()[0] == 200 and (dep.batch(batch)["rows_done"] > at_fault
                                                 or dep.batch(batch)["status"] == "completed")
@@ -401,19 +412,19 @@ def test_faults_recovered_with_nothing_lost(deployment):
     results: list[Result] = []
     started = time.monotonic()
 
-    def kill_horse():
-        svc, horse = dep.worker_with_horse()
+    def kill_horse(batch):
+        svc, horse = dep.worker_with_horse(batch)
         os.kill(horse, signal.SIGKILL)
         return f"horse of {svc.name}", time.monotonic()
 
-    def kill_parent():
-        svc, horse = dep.worker_with_horse()
+    def kill_parent(batch):
+        svc, horse = dep.worker_with_horse(batch)
         os.kill(svc.pid, signal.SIGKILL)
         return f"{svc.name} killed, restarted by its supervisor; its horse ran on", time.monotonic()
 
     during_redis = []
 
-    def redis_flush_restart():
+    def redis_flush_restart(batch):
         dep.redis.shutdown_empty()
         # An import arrives while Redis is away: the web stores it, its job stays pending in
         # the outbox, and the reconciler must hand it to the new, empty Redis.
@@ -422,13 +433,13 @@ def test_faults_recovered_with_nothing_lost(deployment):
         dep.redis.start()
         return "an import posted while Redis was down started after it came back", time.monotonic()
 
-    def pg_restart():
+    def pg_restart(batch):
         dep.pg.restart("fast")
         return "", time.monotonic()
 
     draw_thread = {}
 
-    def pg_stop_10s():
+    def pg_stop_10s(batch):
         def draw():  # the city's monthly draw, submitted while the database is down, retried
             for _ in range(60):
                 r = dep.flask("draw-sample", "--region", "371500", "--period", imports.month, "--rate", "1%",
@@ -443,7 +454,7 @@ def test_faults_recovered_with_nothing_lost(deployment):
         dep.pg.start()
         return "recovery timed from the restart; a sample draw was started during the outage", time.monotonic()
 
-    def read_only():
+    def read_only(batch):
         dep.pg.sql("ALTER SYSTEM SET default_transaction_read_only = on")
         dep.pg.sql("SELECT pg_reload_conf()")
         wait_for(lambda: dep.ready()[1].get("database", {}).get("read_only"), 15,
@@ -455,8 +466,8 @@ def test_faults_recovered_with_nothing_lost(deployment):
         assert code == 503, f"/readyz answered {code} while the database was read-only"
         return "/readyz said 503 read_only during it; timed from the reset", time.monotonic()
 
-    def sigstop_worker():
-        svc, horse = dep.worker_with_horse()
+    def sigstop_worker(batch):
+        svc, horse = dep.worker_with_horse(batch)
         t = time.monotonic()
         for pid in (svc.pid, horse):
             os.kill(pid, signal.SIGSTOP)

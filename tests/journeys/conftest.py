@@ -19,6 +19,8 @@ ALLOWED_LATIN = {
     "HIS", "OpenAPI", "JSON", "URL", "MB", "KB", "GB", "ms", "kg", "cm", "mmHg", "bpm", "UTC",
     "xlsx", "csv", "pdf", "Bearer", "SHA", "HMAC", "Chromium", "IP", "PV1", "TXT",
     "English",  # the language switch names each language in itself
+    "Alt", "Ctrl", "Shift", "Enter", "Esc", "Tab",  # keyboard keys as printed on them
+    "Firefox", "Chrome",  # browser names in the access-key hint
 }
 LATIN_WORD = re.compile(r"(?<![\w.@/-])([A-Za-z][A-Za-z]+)(?![\w.@/-])")
 

@@ -1,10 +1,8 @@
 """Findings flow back, in a real browser: a department head (the cashier's office) answers a
 hotline complaint and acknowledges its monthly feedback; a county auditor follows a finding the
 hospital answered and strikes it off."""
-from datetime import date
-
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 pytestmark = pytest.mark.app_config(JOBS_INLINE_MODE="thread")
 
@@ -88,17 +86,19 @@ def test_h_a_county_auditor_strikes_off_a_finding_the_hospital_answered(journey)
     from followup.sampling.calls import record_attempt
     from followup.sampling.draw import DrawRequest, draw_sample
     from followup.sampling.population import month_period
+    from followup.models import Discharge
     now = utcnow()
-    today = date.today()
-    last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
     hid = db.session.scalar(select(Hospital.id).where(Hospital.code == "H371502001"))
+    # The month of the hospital's latest discharge (the demo's 30 days may or may not reach last month).
+    month = db.session.scalar(select(func.max(Discharge.discharge_date)).where(Discharge.hospital_id == hid)).strftime("%Y-%m")
     for t in db.session.scalars(select(FollowupTask).where(FollowupTask.hospital_id == hid, FollowupTask.level == Level.HOSPITAL)):
         t.status, t.completed_at = "done", now
     county = db.session.scalar(select(Region).where(Region.code == "371502"))
     auditor = db.session.scalar(select(User).where(User.username == "county"))
-    start, end = month_period(last_month)
+    start, end = month_period(month)
     sample = draw_sample(DrawRequest(county, start, end, "0.05", "journey seed", ""), user=auditor)
     record = db.session.scalars(select(SampledRecord).where(SampledRecord.sample_id == sample.id)).first()
+    assert record is not None, (sample.population_size, month)
     record_attempt(record, {"outcome": "answered", "hospital_called": "no", "satisfaction": 3, "opinions": ""},
                    user=auditor, now=now)
     item = db.session.scalars(select(RectificationItem).where(RectificationItem.source == "commission")).one()

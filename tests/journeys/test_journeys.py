@@ -101,3 +101,49 @@ def test_a_a_hospital_admin_uploads_watches_the_progress_and_downloads_the_rejec
     assert {r[0] for r in table[1:]} == {"", "JY99999"} and table[1][1] == "李四"
     reasons = [r[-1] for r in table[1:]]
     assert not any(re.search(r"[A-Za-z]{3,}", why) for why in reasons), reasons  # Chinese only
+
+
+def _local(hour: int, days: int = 0):
+    from datetime import datetime, time, timedelta
+    from followup.core.clock import LOCAL_TZ, local_date, utcnow
+    return datetime.combine(local_date(utcnow()) + timedelta(days=days), time(hour), tzinfo=LOCAL_TZ)
+
+
+def test_b_a_nurse_sees_why_she_cannot_call_at_night_and_works_her_queue_by_keyboard_at_ten(journey):
+    import time_machine
+    with time_machine.travel(_local(21), tick=True):
+        j = journey()
+        j.sign_in("nurse")
+        j.goto("/calls/")
+        hours = j.page.inner_text(".hours")
+        assert "08:30" in hours and "hours-closed" in j.page.get_attribute(".hours", "class"), hours
+        j.screenshot(f"queue_21h_{j.page.viewport_size['width']}")
+    with time_machine.travel(_local(10, days=1), tick=True):   # the next morning: a new sign-in
+        j = journey()
+        j.sign_in("nurse")
+        j.goto("/calls/")
+        assert "hours-open" in j.page.get_attribute(".hours", "class")
+        j.screenshot(f"queue_10h_{j.page.viewport_size['width']}")
+        j.page.focus("button[accesskey=x]")                 # 下一位 (focused on load; Alt+X)
+        j.page.keyboard.press("Enter")                       # claims the most urgent patient
+        j.page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
+        j.check_language()
+        j.screenshot(f"call_screen_10h_{j.page.viewport_size['width']}")
+        first = j.page.url
+        j.page.focus("button[accesskey=n]")
+        j.page.keyboard.press("Enter")                       # 无人接听 (Alt+N)
+        j.page.wait_for_selector("#record [autofocus], .attempts li", timeout=15_000)
+        j.check_language()
+        assert "无人接听" in j.page.inner_text("body")
+        # The next patient answers: the save button is on screen without scrolling at 1366×768.
+        j.goto("/calls/")
+        j.page.focus("button[accesskey=x]")
+        j.page.keyboard.press("Enter")
+        j.page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit() and url != first)
+        j.page.focus("button[accesskey=a]")
+        j.page.keyboard.press("Enter")                       # 已接通 (Alt+A): the form opens
+        save = j.page.wait_for_selector("button[accesskey=s]", timeout=15_000)
+        keys = j.page.eval_on_selector_all("[accesskey]", "els => els.map(e => e.accessKey)")
+        assert len(keys) == len(set(keys)), f"one access key for two actions: {sorted(keys)}"
+        box = save.bounding_box()
+        assert box and box["y"] + box["height"] <= j.page.viewport_size["height"], box
