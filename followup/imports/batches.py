@@ -24,6 +24,31 @@ _PART_KEY_ID = 1  # first byte of each stored part, like crypto.EncryptedText's 
 JOB_NAME = "import_batch"
 
 
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx")
+
+
+class UploadRefused(Exception):
+    """A file the upload form does not take; `message` is an English msgid the page translates."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def receive_upload(hospital: Hospital, upload, *, user, now: datetime) -> tuple[ImportBatch, bool]:
+    """A file from the import page (a werkzeug FileStorage or None): refused unless it is a CSV or
+    .xlsx; otherwise received like any payload, the upload audited. Returns (batch, created)."""
+    from ..core import audit
+    if not upload or not upload.filename:
+        raise UploadRefused("Choose a file to import.")
+    if not upload.filename.lower().endswith(UPLOAD_SUFFIXES):
+        raise UploadRefused("Only CSV and .xlsx files can be imported.")
+    batch, created = receive(hospital, upload.stream, source=None, channel="upload",
+                             filename=upload.filename, user=user, now=now)
+    audit.record("import.upload", object_type="import_batch", object_id=batch.id, detail={"new": created})
+    return batch, created
+
+
 def receive(hospital: Hospital, stream: BinaryIO, *, source: str | None, channel: str, filename: str = "",
             user=None, now: datetime, submit_job: bool = True) -> tuple[ImportBatch, bool]:
     """Record a payload as a batch and submit its job. Returns (batch, created).

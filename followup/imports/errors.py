@@ -50,3 +50,19 @@ def describe(msgid: str, params: dict | None = None) -> str:
             parts.append(f"{value}{sep}{gettext(fixed)}" if sep else gettext(part))
         text = "; ".join(parts)
     return text
+
+
+def field_label(field: str) -> str:
+    """A field by the header HIS exports use for it (住院号, 联系电话 …): what the clerk sees."""
+    from flask_babel import gettext
+    from .headers import FIELD_ALIASES
+    if field in FIELD_ALIASES:
+        return FIELD_ALIASES[field][0]
+    return {"_row": gettext("whole row"), "_message": gettext("message")}.get(field, field)
+
+
+def reason_text(error) -> str:
+    """A rejected row's error ({"reason": msgid, "params": …}) or a bare msgid, translated."""
+    if isinstance(error, dict):
+        return describe(error["reason"], error.get("params"))
+    return describe(error)

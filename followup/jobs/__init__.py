@@ -105,6 +105,16 @@ def submit_and_dispatch(name: str, *args, dedupe_key: str | None = None) -> Outb
     return row
 
 
+def fan_out_per_hospital(name: str, month: str, suffix: str = "") -> int:
+    """One job `name(hospital_id, month)` per hospital, each deduplicated by hospital and month
+    (a slow hospital delays no other; a second fan-out adds nothing): submit, commit, dispatch."""
+    from ..models import Hospital
+    rows = [submit(name, hid, month, dedupe_key=f"{name}:{hid}:{month}{suffix}")
+            for hid in db.session.scalars(select(Hospital.id).order_by(Hospital.id))]
+    db.session.commit()
+    return dispatch([r.id for r in rows])
+
+
 def _hand_over(outbox_id: int) -> None:
     app = current_app._get_current_object()
     row = db.session.get(OutboxJob, outbox_id)

@@ -1,13 +1,11 @@
 """Report jobs: the monthly summaries (and each department's feedback notice), for the month before on the first day of each month
 (fanned out, one job per hospital) and for one hospital on demand."""
-from sqlalchemy import select
 
 from ..core.clock import utcnow
 from ..extensions import db
-from ..models import Hospital
 from ..rectification import feedback
 from ..reports import monthly
-from . import QUEUE_REPORTS, dispatch, job, submit
+from . import QUEUE_REPORTS, fan_out_per_hospital, job, submit
 from .maintenance import PERIODIC, Periodic
 
 
@@ -25,10 +23,7 @@ def monthly_summary(hospital_id: int, month: str):
 def monthly_summaries(month: str):
     """Every hospital's summary for `month`, one job each (a slow hospital delays no other)."""
     monthly.parse_month(month)
-    rows = [submit("monthly_summary", hid, month, dedupe_key=f"monthly_summary:{hid}:{month}:auto")
-            for hid in db.session.scalars(select(Hospital.id).order_by(Hospital.id))]
-    db.session.commit()
-    dispatch([r.id for r in rows])
+    fan_out_per_hospital("monthly_summary", month, suffix=":auto")
 
 
 def request_summary(hospital_id: int, month: str, now):

@@ -200,3 +200,29 @@ def reclassify(opinion: Opinion, *, user, now: datetime, category: str | None = 
     audit.record("opinion.reclassify", user=user, object_type="opinion", object_id=opinion.id,
                  detail={"category": opinion.category, "sentiment": opinion.sentiment,
                          "ward_id": opinion.ward_id}, now=now)
+
+
+def page(user, args: dict, *, today: date, page_size: int) -> dict:
+    """The ledger list a user may see, filtered (status, ward, overdue) and paged, with the
+    counts of its tiles (open, overdue, awaiting verification) over everything in scope."""
+    from sqlalchemy import func
+    from ..core.access import ledger_filter
+    RI = RectificationItem
+    q = select(RI).where(ledger_filter(user))
+    if args["status"] == "active":
+        q = q.where(RI.status != ItemStatus.CLOSED)
+    elif args["status"]:
+        q = q.where(RI.status == args["status"])
+    if args["ward"]:
+        q = q.where(RI.ward_id == args["ward"])
+    if args["overdue"]:
+        q = q.where(RI.status != ItemStatus.CLOSED, RI.due_date < today)
+    counts = db.session.execute(select(
+        func.count().filter(RI.status != ItemStatus.CLOSED),
+        func.count().filter(RI.status != ItemStatus.CLOSED, RI.due_date < today),
+        func.count().filter(RI.status == ItemStatus.RESPONDED)).where(ledger_filter(user))).one()
+    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
+    rows = db.session.scalars(q.order_by(RI.status == ItemStatus.CLOSED, RI.due_date, RI.id)
+                              .limit(page_size).offset((args["page"] - 1) * page_size)).all()
+    return {"rows": rows, "total": total, "today": today, "counts": counts,
+            "pages": max(1, -(-total // page_size))}

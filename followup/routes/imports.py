@@ -13,15 +13,15 @@ from wtforms.validators import DataRequired, Length
 
 from ..core import audit
 from ..core.access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
-from ..imports.batches import (api_tokens, built_in_field, column_mapping_rows, create_api_token, delete_column_mapping, dispatch_batch,
-                       receive, revoke_api_token, set_column_mapping)
+from ..imports.batches import (UploadRefused, api_tokens, built_in_field, column_mapping_rows, create_api_token,
+                               delete_column_mapping, dispatch_batch, receive_upload, revoke_api_token,
+                               set_column_mapping)
+from ..imports import rejects
 from ..core.clock import utcnow
 from ..extensions import db
-from ..imports.errors import N_, describe
-from ..imports.run import rejected_rows
+from ..imports.errors import N_, field_label, reason_text
 from ..models import Hospital, Role
 from ..models.imports import HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportRejectedRow
-from ..reports.spreadsheet import csv_bytes
 from . import nav
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -29,24 +29,10 @@ STATUS_LABELS = (N_("queued"), N_("running"), N_("completed"), N_("failed"))  # 
 nav("imports.index", "Imports", [Role.HOSPITAL_ADMIN], order=60)
 
 SHOWN_REJECTS = 200
-ALLOWED = (".csv", ".txt", ".xlsx")
 
 
-@bp.app_template_filter("import_field")
-def field_label(field: str) -> str:
-    """A field by the header HIS exports use for it (住院号, 联系电话 …): what the clerk sees."""
-    from ..imports.headers import FIELD_ALIASES
-    if field in FIELD_ALIASES:
-        return FIELD_ALIASES[field][0]
-    return {"_row": _("whole row"), "_message": _("message")}.get(field, field)
-
-
-@bp.app_template_filter("import_reason")
-def reason_text(error) -> str:
-    """A rejected row's error ({"reason": msgid, "params": …}) or a bare msgid, translated."""
-    if isinstance(error, dict):
-        return describe(error["reason"], error.get("params"))
-    return describe(error)
+bp.add_app_template_filter(field_label, "import_field")
+bp.add_app_template_filter(reason_text, "import_reason")
 
 
 def _admin_only():
@@ -59,17 +45,12 @@ def _admin_only():
 def index():
     _admin_only()
     if request.method == "POST":
-        upload = request.files.get("file")
-        if not upload or not upload.filename:
-            flash(_("Choose a file to import."), "error")
+        try:
+            batch, created = receive_upload(db.session.get(Hospital, current_user.hospital_id),
+                                            request.files.get("file"), user=current_user, now=utcnow())
+        except UploadRefused as refused:
+            flash(_(refused.message), "error")
             return redirect(url_for(".index"))
-        if not upload.filename.lower().endswith(ALLOWED):
-            flash(_("Only CSV and .xlsx files can be imported."), "error")
-            return redirect(url_for(".index"))
-        hospital = db.session.get(Hospital, current_user.hospital_id)
-        batch, created = receive(hospital, upload.stream, source=None, channel="upload",
-                                 filename=upload.filename, user=current_user, now=utcnow())
-        audit.record("import.upload", object_type="import_batch", object_id=batch.id, detail={"new": created})
         db.session.commit()
         if created:
             dispatch_batch(batch)
@@ -109,18 +90,9 @@ def rejected_csv(batch_id):
     """The rejected rows with the file's own columns plus the reasons: fix them and re-import.
     ID numbers are masked (never stored in clear), so they must be typed in again."""
     batch = get_import_batch_or_404(current_user, batch_id)
-    rows = list(rejected_rows(batch.id))
-    headers = []
-    for r in rows:
-        headers.extend(k for k in r.columns if k not in headers)
-    errors_header, row_word = _("errors (ID numbers are masked: type them in again)"), _("row")
-    body = csv_bytes([*headers, errors_header], (
-        [r.columns.get(h, "") for h in headers]
-        + ["; ".join(f"{row_word} {r.row_no} {field_label(e['field'])}: {reason_text(e)}"
-                     for e in r.errors)]
-        for r in rows))
+    body, n = rejects.rejected_csv(batch.id)
     audit.record("import.rejected_download", object_type="import_batch", object_id=batch.id,
-                 detail={"rows": len(rows)})
+                 detail={"rows": n})
     db.session.commit()
     resp = make_response(body)
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,7 +16,7 @@ from ..core.clock import local_date, utcnow
 from ..extensions import db
 from ..core.labels import CATEGORY_LABELS, EVENT_LABELS, ITEM_STATUS_LABELS
 from ..models import Role, User, Ward
-from ..models.opinion import ItemStatus, RectificationItem
+from ..models.opinion import RectificationItem
 from ..schemas.ledger import CloseIn, LedgerFilter, ReassignIn, RespondIn, SendBackIn, load_or_400
 from . import nav
 
@@ -33,25 +33,8 @@ def index():
     if current_user.role_enum not in LEDGER_ROLES:
         abort(404)
     args = load_or_400(LedgerFilter(), request.args)
-    today = local_date(utcnow())
-    q = select(RI).where(ledger_filter(current_user))
-    if args["status"] == "active":
-        q = q.where(RI.status != ItemStatus.CLOSED)
-    elif args["status"]:
-        q = q.where(RI.status == args["status"])
-    if args["ward"]:
-        q = q.where(RI.ward_id == args["ward"])
-    if args["overdue"]:
-        q = q.where(RI.status != ItemStatus.CLOSED, RI.due_date < today)
-    counts = db.session.execute(select(
-        func.count().filter(RI.status != ItemStatus.CLOSED),
-        func.count().filter(RI.status != ItemStatus.CLOSED, RI.due_date < today),
-        func.count().filter(RI.status == ItemStatus.RESPONDED)).where(ledger_filter(current_user))).one()
-    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = db.session.scalars(q.order_by(RI.status == ItemStatus.CLOSED, RI.due_date, RI.id)
-                              .limit(PAGE_SIZE).offset((args["page"] - 1) * PAGE_SIZE)).all()
-    return render_template("ledger/index.html", rows=rows, total=total, today=today, counts=counts,
-                           page=args["page"], pages=max(1, -(-total // PAGE_SIZE)), wards=_wards(),
+    listing = ledger.page(current_user, args, today=local_date(utcnow()), page_size=PAGE_SIZE)
+    return render_template("ledger/index.html", **listing, page=args["page"], wards=_wards(),
                            ward_names={w.id: w.name for w in _wards()}, labels=ITEM_STATUS_LABELS)
 
 
@@ -107,6 +90,14 @@ STEPS = {
 }
 
 
+def _step_refusal(err) -> str:
+    if isinstance(err, ValidationError):
+        return "; ".join(" ".join(map(str, v)) for v in err.messages.values())
+    if isinstance(err, StaleDataError):
+        return _("Someone changed this item at the same time; here it is as it is now.")
+    return str(err)
+
+
 @bp.route("/<int:item_id>/<step>", methods=["POST"])
 @login_required
 def take_step(item_id, step):
@@ -120,13 +111,7 @@ def take_step(item_id, step):
         apply(item, schema().load(request.form), utcnow())
         db.session.commit()
         flash(str(done))
-    except ValidationError as err:
+    except (ValidationError, ledger.LedgerError, StaleDataError) as err:
         db.session.rollback()
-        flash("; ".join(" ".join(map(str, v)) for v in err.messages.values()), "error")
-    except ledger.LedgerError as err:
-        db.session.rollback()
-        flash(str(err), "error")
-    except StaleDataError:
-        db.session.rollback()
-        flash(_("Someone changed this item at the same time; here it is as it is now."), "error")
+        flash(_step_refusal(err), "error")
     return redirect(url_for("ledger.show", item_id=item_id))
