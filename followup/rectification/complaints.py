@@ -52,14 +52,21 @@ def case_of(item: RectificationItem) -> ItemCase:
     return item.case
 
 
-def find_stay(user: User, inpatient_no: str) -> Discharge | None:
-    """The patient's latest stay with this 住院号 inside the user's scope (a simple lookup until
-    the patient search of followup/patients/ is merged)."""
-    no = (inpatient_no or "").strip()
-    if not no:
+def find_stay(user: User, query: str) -> Discharge | None:
+    """The patient's latest stay inside the user's scope: by 住院号, else through the same search
+    as the call screen (name, pinyin, any phone number, last 4 digits with a name) when it finds
+    exactly one patient."""
+    text = (query or "").strip()
+    if not text:
         return None
-    return db.session.scalar(select(Discharge).where(Discharge.inpatient_no == no, discharge_filter(user))
+    stay = db.session.scalar(select(Discharge).where(Discharge.inpatient_no == text, discharge_filter(user))
                              .order_by(Discharge.discharge_at.desc()).limit(1))
+    if stay is not None:
+        return stay
+    from ..core.crypto import keys
+    from ..patients.search import search
+    stays = search(user, text, keys())
+    return stays[0] if len({d.patient_id for d in stays}) == 1 else None
 
 
 def register(user: User, *, discharge: Discharge, channel: str, text: str, category: str, ward_id: int | None,

@@ -239,3 +239,12 @@ def test_a_finding_from_a_job_or_the_cli_is_written_in_words_too(depts, db, draw
     record_attempt(rec, {"outcome": "answered", "hospital_called": "no"}, user=w.county_auditor, now=NOW)
     item = db.session.scalars(select(RectificationItem)).one()
     assert item.problem.startswith("疑似虚假记录")
+
+
+def test_the_intake_finds_the_patient_by_name_or_phone_as_the_call_screen_does(world, db):
+    from followup.rectification.complaints import find_stay
+    mine = world.discharge(world.cardiology, inpatient_no="ZYF0001", name="欧阳慧", phone="+8613912345678")
+    world.discharge(world.ward_b, inpatient_no="ZYF0002", name="欧阳慧", phone="+8613912345678")  # another hospital
+    for text in ("ZYF0001", "欧阳慧", "139 1234 5678", "oyh"):
+        assert find_stay(world.qa, text).id == mine.id, text
+    assert find_stay(world.qa, "ZYF0002") is None and find_stay(world.qa, "不存在") is None
