@@ -59,7 +59,7 @@ DEMO_USERS = [
 ]
 # Display names as a Chinese team would write them (no mixed "演示nurse").
 DEMO_NAMES = {"nurse": "演示护士甲", "nurse2": "演示护士乙", "centre": "演示随访中心", "qa": "演示质控",
-              "hadmin": "演示医院管理员", "responder": "演示科室负责人", "county": "演示县卫健局",
+              "hadmin": "演示医院管理员", "responder": "演示科室负责人", "cashier": "演示收费处负责人", "county": "演示县卫健局",
               "city": "演示市卫健委", "sysadmin": "演示系统管理员", "secadmin": "演示安全管理员",
               "auditadmin": "演示审计管理员"}
 DISPOSITION_WEIGHTS = {"1": 90, "2": 3, "3": 3, "4": 2, "5": 1, "9": 1}
@@ -98,7 +98,7 @@ def seed_users() -> dict[str, str]:
         if db.session.scalar(select(User.id).where(User.username == username)):
             continue
         password = "demo-" + secrets.token_urlsafe(9)
-        create_user(username, password, role, display_name=DEMO_NAMES.get(username, f"演示{username}"), **scope)
+        create_user(username, password, role, display_name=DEMO_NAMES[username], **scope)
         created[username] = password
     return created
 

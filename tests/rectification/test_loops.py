@@ -25,6 +25,16 @@ def hospital_call(world, db, d, opinions=(), **ratings):
     return rec
 
 
+def _one_sampled_record(w, db, draw):
+    """An October stay the hospital reports followed up, drawn by county A: (sample, its record)."""
+    d = w.discharge(w.cardiology, discharged=date(2026, 10, 3))
+    for t in d.tasks:
+        t.status = "done"
+    db.session.commit()
+    sample = draw(w.county_a)
+    return sample, db.session.scalars(select(SampledRecord)).one()
+
+
 def events(db, item_id):
     return [e.action for e in db.session.scalars(select(RectificationEvent).where(
         RectificationEvent.item_id == item_id).order_by(RectificationEvent.id))]
@@ -152,12 +162,7 @@ def test_a_one_point_rating_opens_an_item_and_good_ratings_do_not(depts, db, fro
 
 def test_a_suspected_false_finding_opens_a_hospital_item_only_the_commission_closes(depts, db, as_user, draw, frozen):
     w = depts
-    d = w.discharge(w.cardiology, discharged=date(2026, 10, 3))
-    for t in d.tasks:
-        t.status = "done"
-    db.session.commit()
-    sample = draw(w.county_a)
-    rec = db.session.scalars(select(SampledRecord)).one()
+    sample, rec = _one_sampled_record(w, db, draw)
     auditor = as_user(w.county_auditor)
     auditor.post(f"/sampling/{sample.id}/records/{rec.id}/attempt", data={
         "outcome": "answered", "hospital_called": "no", "satisfaction": "4", "opinions": "医院从没打过电话，药费偏贵"})
@@ -193,12 +198,7 @@ def test_a_suspected_false_finding_opens_a_hospital_item_only_the_commission_clo
 
 def test_the_auditor_may_raise_a_finding_on_any_result(depts, db, as_user, draw, frozen):
     w = depts
-    d = w.discharge(w.cardiology, discharged=date(2026, 10, 3))
-    for t in d.tasks:
-        t.status = "done"
-    db.session.commit()
-    sample = draw(w.county_a)
-    rec = db.session.scalars(select(SampledRecord)).one()
+    sample, rec = _one_sampled_record(w, db, draw)
     auditor = as_user(w.county_auditor)
     url = f"/findings/raise/{sample.id}/{rec.id}"
     assert auditor.post(url, data={"note": "x"}).status_code == 409  # no result recorded yet
@@ -230,12 +230,7 @@ def test_a_finding_from_a_job_or_the_cli_is_written_in_words_too(depts, db, draw
     """No request (a job, the CLI): the problem is still stored in the service's language."""
     from followup.sampling.calls import record_attempt
     w = depts
-    d = w.discharge(w.cardiology, discharged=date(2026, 10, 3))
-    for t in d.tasks:
-        t.status = "done"
-    db.session.commit()
-    draw(w.county_a)
-    rec = db.session.scalars(select(SampledRecord)).one()
+    _sample, rec = _one_sampled_record(w, db, draw)
     record_attempt(rec, {"outcome": "answered", "hospital_called": "no"}, user=w.county_auditor, now=NOW)
     item = db.session.scalars(select(RectificationItem)).one()
     assert item.problem.startswith("疑似虚假记录")
