@@ -235,7 +235,7 @@ def intake_page(user: User, inpatient_no: str) -> dict:
     return {"inpatient_no": (inpatient_no or "").strip(), "stay": dump_discharge(stay, user) if stay else None,
             "wards": departments.departments(user.hospital_id), "channels": CHANNELS, "channel_labels": CHANNEL_LABELS,
             "categories": [c.value for c in Category], "category_labels": CATEGORY_LABELS,
-            "suggested": {c.value: departments.suggest_department(user.hospital_id, c.value) for c in Category}}
+            "suggested": departments.suggestions(user.hospital_id)}
 
 
 def case_view(item: RectificationItem, user: User) -> dict:

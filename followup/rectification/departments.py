@@ -100,6 +100,12 @@ def suggest_department(hospital_id: int, category: str | None, fallback_ward_id:
     return fallback_ward_id
 
 
+def suggestions(hospital_id: int, fallback_ward_id: int | None = None) -> dict[str, int | None]:
+    """Every category with the department it suggests (for forms that preselect the department
+    when a category is chosen: a billing opinion → 收费处)."""
+    return {c.value: suggest_department(hospital_id, c.value, fallback_ward_id) for c in Category}
+
+
 def due_days(hospital_id: int, category: str | None, urgent: bool = False) -> int:
     """Days an item may stay open: urgent 3; else the hospital's days for the category, else 15."""
     if urgent:

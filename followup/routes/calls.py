@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from ..core import audit
 from ..core.access import CALLER_ROLES, get_task_or_404, mask_name
 from ..calls import CallError, alerts, inbound, policy, queueing, records, vocabulary
+from ..rectification import departments
 from ..core.crypto import keys
 from ..calls.queue_view import queue_view
 from ..calls.scripts import script_text
@@ -191,6 +192,7 @@ def _departments(task):
 def _form_context(task, values, errors) -> dict:
     rows = {k.split(".")[1] for k in values if k.startswith("opinions.") and k.count(".") == 2}
     return {"values": values, "errors": errors, "departments": _departments(task), "default_ward": task.ward_id,
+            "suggested_wards": departments.suggestions(task.hospital_id, task.ward_id),
             "opinion_rows": min(max(len(rows), 1), 20)}
 
 

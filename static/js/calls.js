@@ -51,3 +51,59 @@ document.addEventListener("click", function (evt) {
     evt.stopPropagation();
   }
 }, true);
+
+// An opinion's department follows its category (费用收费 → 收费处) until the caller picks a
+// department by hand; each category option names the department it suggests.
+document.addEventListener("change", function (evt) {
+  var el = evt.target;
+  var row = el.closest && el.closest(".opinion-row");
+  if (!row) { return; }
+  var ward = row.querySelector("select.opinion-ward");
+  if (el === ward) {
+    ward.removeAttribute("data-auto");
+  } else if (el.classList.contains("opinion-category") && ward && ward.hasAttribute("data-auto")) {
+    var suggested = el.options[el.selectedIndex].getAttribute("data-ward");
+    if (suggested) { ward.value = suggested; }
+  }
+});
+
+// Alt+G / Alt+Shift+G: the next / previous guidance area of the ward form (its first box).
+document.addEventListener("keydown", function (evt) {
+  if (!evt.altKey || evt.ctrlKey || evt.metaKey || evt.code !== "KeyG") { return; }
+  var areas = Array.prototype.slice.call(document.querySelectorAll("#record .guidance-area"));
+  if (!areas.length) { return; }
+  evt.preventDefault();
+  var here = -1;
+  areas.forEach(function (a, i) { if (a.contains(document.activeElement)) { here = i; } });
+  var n = areas.length;
+  var to = here < 0 ? (evt.shiftKey ? n - 1 : 0) : (here + (evt.shiftKey ? n - 1 : 1)) % n;
+  var box = areas[to].querySelector("input");
+  if (box) { box.focus(); }
+});
+
+// "?" opens the list of shortcuts (not while typing in a text field); Esc closes it and the
+// focus goes back where it was.
+(function () {
+  var opener = null;
+  function open() {
+    var dialog = document.getElementById("shortcuts");
+    if (!dialog || dialog.open) { return; }
+    opener = document.activeElement;
+    dialog.showModal();
+  }
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "?" || evt.ctrlKey || evt.altKey || evt.metaKey) { return; }
+    var t = evt.target;
+    var typing = t.isContentEditable || t.tagName === "TEXTAREA" || t.tagName === "SELECT" ||
+      (t.tagName === "INPUT" && !/^(checkbox|radio|button|submit)$/.test(t.type));
+    if (typing) { return; }
+    evt.preventDefault();
+    open();
+  });
+  document.addEventListener("click", function (evt) {
+    if (evt.target.closest && evt.target.closest("[data-open-shortcuts]")) { open(); }
+  });
+  document.addEventListener("close", function (evt) {
+    if (evt.target.id === "shortcuts" && opener && opener.focus) { opener.focus(); }
+  }, true);
+}());

@@ -104,3 +104,27 @@ def test_next_call_hands_over_the_most_urgent_task(world, db, as_user, frozen):
     world.discharge(world.cardiology, discharged=date(2026, 11, 19))
     resp = as_user(world.nurse).post("/calls/next")
     assert resp.status_code == 302 and "/calls/" in resp.headers["Location"]
+
+
+def test_an_opinions_department_follows_its_category_billing_to_the_cashiers_office(world, db, as_user, claimed, frozen):
+    """Each category option names the department it suggests (the page's script moves the
+    department select with it); a new row starts on the first category's department, here the
+    patient's ward; a form sent back with errors keeps the caller's own choice."""
+    import re
+    from followup.core.clock import utcnow
+    from followup.rectification import departments
+    _, hospital_task = claimed
+    cashier = departments.add_department(world.hospital_a.id, "收费处", "functional", user=None, now=utcnow())
+    db.session.commit()
+    client = as_user(world.centre)
+    page = client.get(f"/calls/{hospital_task.id}").get_data(as_text=True)
+    options = dict(re.findall(r'<option value="(\w+)" data-ward="(\d*)"', page))
+    assert options["cost"] == str(cashier.id) and options["service_attitude"] == str(world.cardiology.id)
+    ward_select = re.search(r'<select name="opinions\.0\.ward_id"[^>]*>.*?</select>', page, re.S).group(0)
+    assert "data-auto" in ward_select and f'<option value="{world.cardiology.id}" selected' in ward_select
+    resp = client.post(f"/calls/{hospital_task.id}/record", headers=HTMX, data={
+        "opinions.0.text": "收费不清", "opinions.0.sentiment": "complaint", "opinions.0.category": "cost",
+        "opinions.0.ward_id": str(world.cardiology.id)})  # no overall score: sent back
+    assert resp.status_code == 422
+    ward_select = re.search(r'<select name="opinions\.0\.ward_id"[^>]*>.*?</select>', resp.get_data(as_text=True), re.S).group(0)
+    assert "data-auto" not in ward_select and f'<option value="{world.cardiology.id}" selected' in ward_select
