@@ -22,7 +22,9 @@ ALLOWED_LATIN = {
     "Alt", "Ctrl", "Shift", "Enter", "Esc", "Tab",  # keyboard keys as printed on them
     "Firefox", "Chrome",  # browser names in the access-key hint
 }
-LATIN_WORD = re.compile(r"(?<![\w.@/-])([A-Za-z][A-Za-z]+)(?![\w.@/-])")
+# Word boundaries in ASCII only: a Latin word glued to Chinese ("演示cashier") is still a word;
+# letters glued to digits or a dot/slash/@ are codes, numbers with units or addresses.
+LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])([A-Za-z][A-Za-z]+)(?![A-Za-z0-9_.@/-])")
 
 
 def latin_words(text: str) -> list[str]:
@@ -115,11 +117,19 @@ class Journey:
         self.check_language()
 
     def screenshot(self, name: str):
+        """With FOLLOWUP_SCREENSHOTS=DIR, the visible window as DIR/name.png (at 1366 wide; other
+        widths get their width appended), reduced to 256 colours so the PNGs stay small."""
+        import io
         import os
         out = os.environ.get("FOLLOWUP_SCREENSHOTS")
-        if out:
-            os.makedirs(out, exist_ok=True)
-            self.page.screenshot(path=os.path.join(out, f"{name}.png"), full_page=False)
+        if not out:
+            return
+        from PIL import Image
+        os.makedirs(out, exist_ok=True)
+        width = self.page.viewport_size["width"]
+        path = os.path.join(out, f"{name}.png" if width == 1366 else f"{name}_{width}.png")
+        shot = Image.open(io.BytesIO(self.page.screenshot(full_page=False))).convert("RGB")
+        shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
     def finish(self):
         self.context.close()
