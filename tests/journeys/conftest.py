@@ -17,7 +17,7 @@ VIEWPORTS = {"1366x768": {"width": 1366, "height": 768}, "1920x1080": {"width": 
 ALLOWED_LATIN = {
     "followup", "Excel", "CSV", "PDF", "HL7", "FHIR", "ADT", "API", "ICD", "ID", "TOTP", "QR",
     "HIS", "OpenAPI", "JSON", "URL", "MB", "KB", "GB", "ms", "kg", "cm", "mmHg", "bpm", "UTC",
-    "xlsx", "csv", "pdf", "Bearer", "SHA", "HMAC", "Chromium", "IP", "PV1", "TXT",
+    "xlsx", "csv", "pdf", "PNG", "JPEG", "Bearer", "SHA", "HMAC", "Chromium", "IP", "PV1", "TXT",
     "English",  # the language switch names each language in itself
     "Alt", "Ctrl", "Shift", "Enter", "Esc", "Tab",  # keyboard keys as printed on them
     "Firefox", "Chrome",  # browser names in the access-key hint
@@ -79,6 +79,7 @@ class Journey:
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.expected_status: set[tuple[str, int]] = set()
+        self._cdp = None
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
         self.page.on("response", self._response)
@@ -115,6 +116,24 @@ class Journey:
         self.page.wait_for_load_state("domcontentloaded")
         assert "/login" not in self.page.url, f"{username} could not sign in"
         self.check_language()
+
+    def alt(self, letter: str, shift: bool = False):
+        """Alt+letter (Alt+Shift+letter) as Chromium gets it from a real keyboard: Alt down, the
+        key down, the system character that fires an access key, both up. Playwright's
+        keyboard.press("Alt+x") sends no such character, so no access key would fire."""
+        if self._cdp is None:
+            self._cdp = self.context.new_cdp_session(self.page)
+        mods = 1 | (8 if shift else 0)  # CDP modifiers: Alt = 1, Shift = 8
+        ch = letter.upper() if shift else letter.lower()
+        key = {"key": ch, "code": f"Key{letter.upper()}", "windowsVirtualKeyCode": ord(letter.upper())}
+        alt = {"key": "Alt", "code": "AltLeft", "windowsVirtualKeyCode": 18}
+        send = self._cdp.send
+        send("Input.dispatchKeyEvent", {"type": "rawKeyDown", "modifiers": 1, **alt})
+        send("Input.dispatchKeyEvent", {"type": "rawKeyDown", "modifiers": mods, **key})
+        send("Input.dispatchKeyEvent", {"type": "char", "modifiers": mods, "text": ch, "unmodifiedText": ch,
+                                        "isSystemKey": True, "key": ch})
+        send("Input.dispatchKeyEvent", {"type": "keyUp", "modifiers": mods, **key})
+        send("Input.dispatchKeyEvent", {"type": "keyUp", "modifiers": 0, **alt})
 
     def screenshot(self, name: str):
         """With FOLLOWUP_SCREENSHOTS=DIR, the visible window as DIR/name.png (at 1366 wide; other
