@@ -28,7 +28,9 @@ document.addEventListener("htmx:afterSwap", function (evt) {
     (input || invalid).focus && (input || invalid).focus();
     return;
   }
-  var next = document.querySelector("#record [autofocus]");
+  // The form's first field is marked data-autofocus, not autofocus: on opening the screen the
+  // page stays at the top (name, number, outcome buttons) until the call is answered.
+  var next = document.querySelector("#record [data-autofocus], #record [autofocus]");
   if (next) { next.focus(); }
 });
 

@@ -157,6 +157,8 @@ def test_b_a_nurse_sees_why_she_cannot_call_at_night_and_works_her_queue_by_keyb
         # From here on the keyboard only: access keys, Tab, arrows, Space — no clicks.
         j.alt("x")                       # 下一位: claims the most urgent patient
         first = _on_a_call(j)
+        # The screen opens at its top: the name, the number and the outcome buttons, not the form.
+        assert j.page.evaluate("scrollY") == 0 and j.page.is_visible("#phones a.tel.big")
         j.screenshot("call_screen")
         j.alt("n")                       # 无人接听
         j.page.wait_for_selector("#record .done", timeout=15_000)
