@@ -317,7 +317,7 @@ def _same(page_text: str, cell) -> bool:
 def _charts_drawn(j):
     """Every chart container of the page has its chart drawn (an svg or canvas inside), however
     many charts the page has; then the drawing's animation is given time to end."""
-    j.page.wait_for_function("""() => { const c = document.querySelectorAll('[data-chart]');
+    j.page.wait_for_function("""() => { const c = document.querySelectorAll('[data-chart], .chart');
         return c.length > 0 && [...c].every(e => e.querySelector('svg, canvas')); }""", timeout=15_000)
     j.page.wait_for_timeout(1500)
 
@@ -361,7 +361,7 @@ def test_d_qa_reads_the_summary_follows_an_item_to_its_close_and_opens_the_excel
     assert qa.page.locator("main tr", has_text=words).count() == 2, qa.page.inner_text("main")
     open_before = int(_stat_tiles(qa)["未销号整改项"])
     qa.screenshot("qa_summary_month_to_date")
-    qa.page.click("main form.filters a >> nth=0")            # ‹ last month, the one with most calls
+    qa.page.click("main a[href*='summary?month='] >> nth=0")  # ‹ last month, the one with most calls
     qa.page.wait_for_load_state("domcontentloaded")
     qa.check_language()
     _charts_drawn(qa)
