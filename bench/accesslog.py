@@ -3,10 +3,12 @@ with %(D)s = microseconds inside the worker), per endpoint, apart from what the 
 
 A line: time, method, path, status, microseconds, bytes, request id. The benchmarks tag each
 request's X-Request-ID (the app echoes it, gunicorn logs it), so lines are split by phase or
-client role without relying on timestamps."""
+client role without relying on timestamps. Percentiles are nearest-rank (bench/percentile.py)."""
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+
+from bench.percentile import percentile as pct
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$|\.)")
 
@@ -34,14 +36,6 @@ def read(path: str) -> list[Line]:
                 continue
             lines.append(Line(parts[1], parts[2], int(parts[3]), int(parts[4]), parts[6]))
     return lines
-
-
-def pct(values, p: float) -> float:
-    """Nearest-rank percentile of values (any unit), NaN when empty."""
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, int(-(-p / 100 * len(values) // 1)) - 1))]
 
 
 def by_endpoint(lines, prefix: str | None = None) -> dict[str, list[float]]:

@@ -18,7 +18,8 @@ generator on the first; PostgreSQL and Redis are the machine's shared services a
     .venv/bin/python bench/load.py                      # 5 minutes, 100 callers
     .venv/bin/python bench/load.py --seconds 120 --skip-build
 
-Uses scratch databases only (dropped and rebuilt unless --skip-build)."""
+Uses scratch databases only (dropped and rebuilt unless --skip-build). Percentiles are nearest-rank
+(bench/percentile.py); users sign in through the login form (bench/signin.py)."""
 import os
 import sys
 
@@ -41,9 +42,10 @@ import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
-from bench.accesslog import by_endpoint, pct, read, table  # noqa: E402
+from bench.accesslog import by_endpoint, read, table  # noqa: E402
+from bench.percentile import percentile as pct  # noqa: E402
+from bench.signin import PASSWORD, sign_in  # noqa: E402
 
-PASSWORD = "bench-password-123"
 KEYS = {"FOLLOWUP_SECRET_KEY": "bench-load-secret", "FOLLOWUP_FIELD_KEY": base64.b64encode(b"f" * 32).decode(),
         "FOLLOWUP_INDEX_KEY": base64.b64encode(b"h" * 32).decode(),
         "FOLLOWUP_AUDIT_KEY": base64.b64encode(b"a" * 32).decode()}
@@ -157,20 +159,6 @@ class Recorder:
                 said = re.findall(r'class="(?:error|flash flash-error)"[^>]*>([^<]{1,200})<', r.text)
                 self.events.setdefault("first " + key, "; ".join(said) or re.sub(r"\s+", " ", r.text)[:200])
         return r
-
-
-def login(base, username):
-    import requests
-    s = requests.Session()
-    page = s.get(f"{base}/login").text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    r = s.post(f"{base}/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-               allow_redirects=False)
-    if r.status_code != 302:
-        raise SystemExit(f"login of {username} failed: {r.status_code}")
-    home = s.get(f"{base}/").text
-    s.headers["X-CSRFToken"] = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
-    return s
 
 
 def caller(base, s, rec, think, rng, stop):
@@ -361,8 +349,8 @@ def main():
         month = previous_month(utcnow())
         offset = os.path.getsize(access_log)
         rec = Recorder()
-        callers = [login(base, f"n{i:03d}" if i < args.callers // 2 else f"c{i:03d}") for i in range(args.callers)]
-        qa, audit = login(base, "qa"), login(base, "auditor")
+        callers = [sign_in(base, f"n{i:03d}" if i < args.callers // 2 else f"c{i:03d}") for i in range(args.callers)]
+        qa, audit = sign_in(base, "qa"), sign_in(base, "auditor")
         since = utcnow()
         server_pids = tree(info["pids"].values())
         backends = db_backends(args.database)

@@ -16,7 +16,8 @@ on the server, from the audit rows (one call.open per hand-out). The bare endpoi
 primary-key SELECT on its own pool (no pre-ping), answered before Flask: no session, no sign-in,
 no middleware, so it is the floor of a request on this server. With --pin (default on 2+ CPUs)
 the server runs on the last CPU and the load generator on the first (taskset). Uses a scratch
-database (dropped and rebuilt). Calling hours are opened to the whole day."""
+database (dropped and rebuilt). Calling hours are opened to the whole day. Percentiles are
+nearest-rank (bench/percentile.py); users sign in through the login form (bench/signin.py)."""
 import os
 import sys
 
@@ -28,7 +29,6 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 import argparse  # noqa: E402
 import base64  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -40,7 +40,9 @@ from datetime import date  # noqa: E402
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-PASSWORD = "bench-password-123"
+from bench.percentile import percentile  # noqa: E402
+from bench.signin import PASSWORD, sign_in  # noqa: E402
+
 KEYS = {"FOLLOWUP_SECRET_KEY": "bench-secret", "FOLLOWUP_FIELD_KEY": base64.b64encode(b"f" * 32).decode(),
         "FOLLOWUP_INDEX_KEY": base64.b64encode(b"h" * 32).decode(), "FOLLOWUP_SECURE_COOKIES": "0",
         "FOLLOWUP_ARGON2_TIME_COST": "1", "FOLLOWUP_ARGON2_MEMORY_KIB": "1024",
@@ -166,21 +168,6 @@ class Stats:
             self.latency[step].append(seconds)
 
 
-def login(base: str, username: str):
-    import requests
-    s = requests.Session()
-    page = s.get(f"{base}/login").text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    r = s.post(f"{base}/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-               allow_redirects=False)
-    if r.status_code != 302:
-        raise SystemExit(f"login of {username} failed: {r.status_code}")
-    home = s.get(f"{base}/").text
-    token = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
-    s.headers["X-CSRFToken"] = token
-    return s, token
-
-
 class _Failed:
     """A request that got no answer (connection reset, timeout): counted, and the caller goes on."""
     status_code = 0
@@ -198,7 +185,7 @@ def timed(stats, step, fn):
     return r
 
 
-def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
+def caller_loop(base, session, stats, answered_share, think, rng, stop):
     """One caller: next call → record the dial → (answered) submit the form. `think` seconds
     pass before each step: the dialling and talking a real call takes (0: saturation)."""
     def pause():
@@ -230,8 +217,8 @@ def caller_loop(base, session, token, stats, answered_share, think, rng, stop):
             pause()
             form = ({"condition": "improved", "guidance.medication.given": "true",
                      "guidance.medication.text": "按时服药"} if task["level"] == "ward" else {"sat_overall": "5"})
-            r = timed(stats, "form", lambda: session.post(f"{base}/calls/{task['id']}/record",
-                                                           data={**form, "csrf_token": token}, timeout=30))
+            form["csrf_token"] = session.headers["X-CSRFToken"]
+            r = timed(stats, "form", lambda: session.post(f"{base}/calls/{task['id']}/record", data=form, timeout=30))
             if r.status_code != 200:
                 stats.errors[f"form {r.status_code}"] += 1
                 continue
@@ -263,11 +250,9 @@ def run_phase(target, sessions, seconds, enough=None, max_seconds=None):
     return time.perf_counter() - t0
 
 
-def pct(values, p):
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000
+def pct(seconds, p):
+    """Nearest-rank percentile (bench/percentile.py) of client times in seconds, in ms."""
+    return percentile(seconds, p) * 1000
 
 
 def main():
@@ -319,13 +304,13 @@ def main():
                 time.sleep(0.2)
         half = args.callers // 2
         names = [f"n{i:03d}" if i < half else f"c{i:03d}" for i in range(args.callers)]
-        logged = [login(base, n) for n in names]
+        logged = [sign_in(base, n) for n in names]
         claimed = Counter()  # task id → times handed out, over both caller phases
         bare, saturated, paced = Stats(claimed, "bare"), Stats(claimed, "sat"), Stats(claimed, "paced")
-        times = {"bare": run_phase(bare_loop, [(base, s, bare) for s, _ in logged], args.bare_seconds)}
+        times = {"bare": run_phase(bare_loop, [(base, s, bare) for s in logged], args.bare_seconds)}
 
         def callers(stats, think):
-            return [(base, s, tok, stats, args.answered, think, random.Random(i)) for i, (s, tok) in enumerate(logged)]
+            return [(base, s, stats, args.answered, think, random.Random(i)) for i, s in enumerate(logged)]
         times["saturated"] = run_phase(caller_loop, callers(saturated, 0), args.seconds)
         times["paced"] = run_phase(caller_loop, callers(paced, args.think), args.seconds,
                                    enough=lambda: len(paced.latency["next"]) >= args.min_samples,
@@ -381,7 +366,8 @@ def report(args, bare, saturated, paced, times, doubles_on_server):
 
 def server_side(access_log, times):
     """The same phases as the server saw them: time inside the gunicorn worker (%(D)s)."""
-    from bench.accesslog import read, by_endpoint, table, pct as apct
+    from bench.accesslog import read, by_endpoint, table
+    apct = percentile
     lines = read(access_log)
     print(f"\nSERVER-side latency from gunicorn's access log ({len(lines)} lines, %(D)s):")
     for phase, key in (("bare", "bare"), ("sat", "saturated"), ("paced", "paced")):

@@ -14,7 +14,8 @@ Then times search.search() as the web app calls it (scope filter, match, the sta
 for a follow-up-centre user (the whole hospital) and a nurse (one ward), over a mix of what a
 nurse types: full names, surnames, pinyin initials and full pinyin, phone numbers in several
 formats (primary and second numbers), 住院号, last 4 digits with a name. Prints p50/p95/p99 per
-kind and overall, and a bare `SELECT 1` round trip as the floor. Target: p99 < 100 ms."""
+kind and overall, and a bare `SELECT 1` round trip as the floor. Target: p99 < 100 ms.
+Percentiles are nearest-rank (bench/percentile.py)."""
 import os
 import sys
 
@@ -31,6 +32,8 @@ import random  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
+
+from bench.percentile import percentile as pct  # noqa: E402
 
 INDEX_KEY = b"h" * 32
 KEYS = {"FIELD_KEY": base64.b64encode(b"f" * 32).decode(), "INDEX_KEY": base64.b64encode(INDEX_KEY).decode()}
@@ -167,11 +170,6 @@ def queries(session, patients: int, n: int, rng: random.Random) -> list[tuple[st
             ("住院号", f"ZY{i:08d}"), ("last 4 + name", f"{m[-4:]} {r.name}"), ("last 4 + initials", f"{r.name_initials} {m[-4:]}"),
         ][kind])
     return out
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
 def main():

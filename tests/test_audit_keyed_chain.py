@@ -141,10 +141,20 @@ def test_the_app_role_owns_nothing_and_cannot_rewrite_the_audit_log(make_app, db
                         "ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only",
                         "INSERT INTO audit_anchor (through_id, last_hash, purged, at, mac) VALUES (1, 'x', 0, now(), '')",
                         "UPDATE alembic_version SET version_num = 'x'", "DROP TABLE patient",
-                        "CREATE TABLE sneaky (id int)"):
+                        "CREATE TABLE sneaky (id int)",
+                        # the monthly partitions are reached through audit_event only
+                        "DELETE FROM audit_event_default", "TRUNCATE audit_event_default",
+                        "DROP TABLE audit_event_default", "ALTER TABLE audit_event DETACH PARTITION audit_event_default",
+                        "CREATE TABLE audit_event_2040_01 PARTITION OF audit_event "
+                        "FOR VALUES FROM ('2040-01-01') TO ('2040-02-01')"):
                 with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
                     db.session.execute(text(sql))
                 db.session.rollback()
+            # ... yet it makes next month's partition (the daily job runs as this role)
+            from followup.ops.partitions import ensure_audit_partitions
+            assert ensure_audit_partitions(db.session, datetime(2040, 7, 1, tzinfo=LOCAL_TZ), ahead=0) == [
+                "audit_event_2040_07"]
+            db.session.commit()
             owner = db.session.scalar(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
                                            "AND tableowner = current_user"))
             assert owner == 0

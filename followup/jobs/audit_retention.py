@@ -1,10 +1,12 @@
-"""Daily audit retention: the purge job (policy retention, never below 180 days)."""
+"""Daily audit housekeeping: the monthly partitions made ahead of time (PostgreSQL), and the
+retention purge (policy retention, never below 180 days)."""
 import logging
 
 from sqlalchemy import text
 
 from ..core.clock import utcnow
 from ..extensions import db
+from ..ops.partitions import ensure_audit_partitions
 from ..security.retention import purge_audit
 from . import job
 from .maintenance import PERIODIC, Periodic
@@ -24,4 +26,15 @@ def audit_retention():
     db.session.commit()
 
 
+@job("audit_partitions")
+def audit_partitions():
+    """This month's partition of the audit log and the next ones, made ahead of time (a missed
+    day or two changes nothing: rows of a month without a partition go to the default one)."""
+    made = ensure_audit_partitions(db.session, utcnow())
+    db.session.commit()
+    if made:
+        log.info("audit partitions made: %s", ", ".join(made))
+
+
 PERIODIC.append(Periodic(id="audit-retention", job="audit_retention", period="day"))
+PERIODIC.append(Periodic(id="audit-partitions", job="audit_partitions", period="day"))
