@@ -19,7 +19,7 @@ from ..models.plan import FollowupPlan
 from ..models.report import MonthlySummary
 from . import rates as R
 
-TREND_MONTHS = 6  # this month and the five before, for comparison
+TREND_MONTHS = 12  # this month and the eleven before: the trend charts and tables
 
 
 class MonthError(ValueError):
@@ -79,6 +79,7 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
                   for wid, row in sorted(ward_rows.items(), key=lambda kv: _name(wards, kv[0]))],
         "plans": _plans(hospital_id, start, end, now),
         "satisfaction": _trend(hospital_id, month),
+        "trend": _rate_trend(hospital_id, month, now, wards),
         "satisfaction_by_ward": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                                  for wid, row in sorted(sat_by_ward.items(), key=lambda kv: _name(wards, kv[0]))],
         "opinions": _matrix(hospital_id, start_dt, end_dt, wards),
@@ -123,6 +124,39 @@ def _trend(hospital_id: int, month: str) -> dict:
             "n": [per_month[mo].get("n", 0) for mo in months],
             "series": {d: [per_month[mo].get(d) for mo in months] for d in SATISFACTION_DIMENSIONS},
             "current": per_month[month] or {"n": 0, **{d: None for d in SATISFACTION_DIMENSIONS}}}
+
+
+TREND_FIELDS = ("due", "reached", "exceptions", "followup_rate", "raw_rate", "on_time_rate")
+
+
+def _rate_trend(hospital_id: int, month: str, now: datetime, wards) -> dict:
+    """Twelve months of the follow-up, raw and on-time rates (by discharge month, rates.py's
+    definitions) and the overall satisfaction (by call month), for the hospital and each
+    department: what the trend charts draw, in the page, the PDF and the Excel."""
+    months = [shift(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
+    first, last = date_bounds(months[0])[0], date_bounds(month)[1]
+    rows = R.rates(_one(hospital_id), first, last, "ward", now=now,
+                   buckets=[(mo, date_bounds(mo)[1]) for mo in months])
+    bounds = [month_bounds(*parse_month(mo)) for mo in months]
+    sat_buckets = [(mo, b[1]) for mo, b in zip(months, bounds)]
+    sat_h = R.satisfaction(_one(hospital_id), bounds[0][0], bounds[-1][1], buckets=sat_buckets)
+    sat_w = R.satisfaction(_one(hospital_id), bounds[0][0], bounds[-1][1], "ward", buckets=sat_buckets)
+
+    def series(per_month: dict, sat: dict) -> dict:
+        out = {f: [(per_month.get(mo) or R.empty())[f] for mo in months] for f in TREND_FIELDS}
+        out["satisfaction"] = [(sat.get(mo) or {}).get("overall") for mo in months]
+        out["satisfaction_n"] = [(sat.get(mo) or {}).get("n", 0) for mo in months]
+        return out
+    by_ward: dict = {}
+    for (wid, mo), row in rows.items():
+        by_ward.setdefault(wid, {})[mo] = row
+    hospital = {mo: R.total({wid: r[mo] for wid, r in by_ward.items() if mo in r}) for mo in months}
+    ward_ids = sorted(set(by_ward) | {wid for wid, _ in sat_w}, key=lambda wid: _name(wards, wid))
+    return {"months": months,
+            "hospital": series(hospital, {mo: sat_h.get((hospital_id, mo)) for mo in months}),
+            "wards": [{"ward_id": wid, "ward": _name(wards, wid),
+                       **series(by_ward.get(wid, {}), {mo: sat_w.get((wid, mo)) for mo in months})}
+                      for wid in ward_ids]}
 
 
 def _in_month(hospital_id, start_dt, end_dt):
