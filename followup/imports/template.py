@@ -52,7 +52,7 @@ def example_ward(hospital_id: int) -> str:
     from ..extensions import db
     from ..models import Ward
     return db.session.scalar(select(Ward.name).where(Ward.hospital_id == hospital_id, Ward.kind == "clinical")
-                             .order_by(Ward.name).limit(1)) or "心内科"
+                             .order_by(Ward.id).limit(1)) or "心内科"
 
 
 def template_file(fmt: str, hospital_id: int, today: date, notes: list[str], titles: dict) -> bytes:

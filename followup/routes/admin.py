@@ -2,7 +2,7 @@
 nor the audit log (separation of duties); every change here is audited."""
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from ..core import audit
 from ..core.clock import utcnow
@@ -21,7 +21,7 @@ from ..models import Hospital, Region, Role, User, Ward
 from ..security.sessions import live_sessions
 from ..security.policy import password_problem_texts
 from ..security.users import (UserError, change_role, register_user, revoke_user_sessions, scope_codes,
-                              scope_problems, set_active, user_scope_choices, username_taken)
+                              scope_problems, set_active, user_page, user_scope_choices, username_taken)
 from . import nav
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -128,8 +128,8 @@ def users():
             db.session.commit()
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("admin.users"))
-    rows = db.session.scalars(select(User).order_by(User.role, User.username)).all()
-    return render_template("admin/users.html", users=rows, form=form)
+    users, total, page, pages = user_page(request.args.get("page", 1, type=int))
+    return render_template("admin/users.html", users=users, total=total, page=page, pages=pages, form=form)
 
 
 def _user_or_404(user_id: int) -> User:

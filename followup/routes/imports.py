@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..core import audit
 from ..core.access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
-from ..imports.batches import (UploadRefused, api_tokens, built_in_field, column_mapping_rows, create_api_token,
+from ..imports.batches import (UploadRefused, api_tokens, batch_page, built_in_field, column_mapping_rows, create_api_token,
                                delete_column_mapping, dispatch_batch, receive_upload, revoke_api_token,
                                set_column_mapping)
 from ..imports import rejects
@@ -61,10 +61,14 @@ def index():
         else:
             flash(_("This file was imported before; showing that import."), "info")
         return redirect(url_for(".show", batch_id=batch.id))
-    batches = db.session.scalars(select(ImportBatch).where(import_batch_filter(current_user))
-                                 .order_by(ImportBatch.id.desc()).limit(50)).all()
-    return render_template("imports/index.html", batches=batches, code_lists=import_template.code_lists(),
-                           template_header=import_template.header(), notes=_template_notes())
+    return _index_page()
+
+
+def _index_page():
+    batches, total, page, pages = batch_page(import_batch_filter(current_user), request.args.get("page", 1, type=int))
+    return render_template("imports/index.html", batches=batches, total=total, page=page, pages=pages,
+                           code_lists=import_template.code_lists(), template_header=import_template.header(),
+                           notes=_template_notes())
 
 
 @bp.route("/template.<any(csv, xlsx):fmt>")

@@ -86,6 +86,20 @@ def user_scope_choices() -> tuple[list[Hospital], list[Ward], list[Region]]:
     return list(hospitals), list(wards), list(regions)
 
 
+USERS_PAGE = 100
+
+
+def user_page(page: int, per_page: int = USERS_PAGE) -> tuple[list[User], int, int, int]:
+    """(users by role and username, total, page, pages) for the administrator's list."""
+    from sqlalchemy import func
+    total = db.session.scalar(select(func.count()).select_from(User)) or 0
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(page or 1, pages))
+    rows = db.session.scalars(select(User).order_by(User.role, User.username)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total, page, pages
+
+
 def username_taken(username: str) -> bool:
     return bool(db.session.scalar(select(User.id).where(User.username == (username or "").strip())))
 
