@@ -98,6 +98,7 @@ def test_the_progress_page_says_rows_rejected_and_time_left_then_the_result(stop
     db.session.execute(update(ImportBatch).where(ImportBatch.id == b.id).values(lease_until=None))
     db.session.commit()
     assert run_batch(b.id, ImportSettings.from_app(current_app)) == "completed"
+    db.session.expire_all()  # the writer thread committed on its own session
     resp = client.get(f"/imports/{b.id}/progress", headers={"HX-Request": "true"})
     assert resp.headers.get("HX-Refresh") == "true"
     page = client.get(f"/imports/{b.id}").get_data(as_text=True)

@@ -72,7 +72,7 @@ def line_chart(months: list[str], series: list[tuple[str, list, str]], *, y_min:
                width: int = 480, height: int = 200, ticks: tuple = ()) -> dict:
     """Lines over months; `series` [(label, values or None, colour)]; a gap where a value is
     None (no discharges due, no records). Coordinates in the SVG's own units."""
-    left, right, top, bottom = 36, 8, 22, 22
+    left, right, top, bottom = 36, 22, 22, 22
     pw, ph = width - left - right, height - top - bottom
     step = pw / max(len(months) - 1, 1)
 
