@@ -28,16 +28,17 @@ class Progress:
 
 
 def progress(batch: ImportBatch, now: datetime) -> Progress:
+    """The batch's progress as of `now` (its last committed chunk; elapsed time runs to now)."""
     done, total = batch.rows_done, batch.rows_estimated
     if batch.status == BatchStatus.COMPLETED:
         total = max(total, done)
     return Progress(status=batch.status, done=done, total=total, read=batch.read, rejected=batch.rejected,
                     inserted=batch.inserted, updated=batch.updated, unchanged=batch.unchanged,
-                    percent=batch.percent, seconds_left=_seconds_left(batch, now),
+                    percent=batch.percent, seconds_left=_seconds_left(batch),
                     elapsed=_elapsed(batch, now), finished=batch.finished)
 
 
-def _seconds_left(batch: ImportBatch, now: datetime) -> int | None:
+def _seconds_left(batch: ImportBatch) -> int | None:
     """The rows left at this run's own speed so far (rows since it began ÷ time to its last
     chunk); None before its first chunk, or when finished."""
     if batch.finished or batch.run_started_at is None or batch.progress_at is None:
@@ -47,8 +48,9 @@ def _seconds_left(batch: ImportBatch, now: datetime) -> int | None:
     if rows <= 0 or seconds <= 0 or batch.progress_at < batch.run_started_at:
         return None
     left = max(batch.rows_estimated - batch.rows_done, 0) / (rows / seconds)
-    # Time since the last chunk was committed is already spent on the next one.
-    return max(int(round(left - max((now - batch.progress_at).total_seconds(), 0))), 1 if left else 0)
+    # Not counted down between chunks: a chunk can take far longer than the first one did, and
+    # "less than a minute" over 25,000 rows left is worse than a figure that waits for the next chunk.
+    return max(int(round(left)), 1 if left else 0)
 
 
 def _elapsed(batch: ImportBatch, now: datetime) -> int | None:

@@ -37,9 +37,9 @@ def example_row(ward_name: str, today: date) -> list[str]:
 def code_lists() -> list[tuple[str, list[tuple[str, str]]]]:
     """(column, [(code, meaning)]) for the coded columns: what the importer accepts (the code or
     the meaning; a hospital's own codes are mapped under HIS integration)."""
-    names = [next(a for a in aliases if not a.isdigit()) for aliases in ID_TYPES.values()]
-    id_types = [(names[0], names[0] + "（" + "、".join(a for a in ID_TYPES["resident"] if a.isdigit()) + "）"),
-                *[(n, n) for n in names[1:]]]
+    # 证件类型 by its numeric codes where it has them (居民身份证 1 or 01), else by its name
+    id_types = [("、".join(a for a in aliases if a.isdigit()), next(a for a in aliases if not a.isdigit()))
+                for aliases in ID_TYPES.values()]
     return [(FIELD_ALIASES["disposition"][0], list(DISPOSITIONS.items())),
             (FIELD_ALIASES["sex"][0], list(SEXES.items())),
             (FIELD_ALIASES["id_type"][0], id_types)]
