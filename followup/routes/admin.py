@@ -87,9 +87,14 @@ class NewUserForm(ScopeForm):
 
 
 class WardForm(FlaskForm):
-    hospital = StringField(_l("Hospital code"), validators=[DataRequired(), Length(max=16)])
+    hospital = SelectField(_l("Hospital"), coerce=_id_or_none, validate_choice=False, validators=[DataRequired()])
     code = StringField(_l("Ward code"), validators=[DataRequired(), Length(max=16)])
     name = StringField(_l("Ward name"), validators=[DataRequired(), Length(max=64)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hospitals, _wards, _regions = user_scope_choices()
+        self.hospital.choices = [SelectChoice("", _("— choose —"))] + [SelectChoice(h.id, h.name) for h in hospitals]
 
 
 blueprint_only_for(bp, Role.SYS_ADMIN)
@@ -99,7 +104,7 @@ blueprint_only_for(bp, Role.SYS_ADMIN)
 def organisations():
     form = WardForm()
     if form.validate_on_submit():
-        hospital = db.session.scalar(select(Hospital).where(Hospital.code == form.hospital.data.strip()))
+        hospital = db.session.get(Hospital, form.hospital.data)
         if hospital is None or any(w.code == form.code.data.strip() for w in hospital.wards):
             flash(_("Unknown hospital code, or the ward code is taken."), "error")
         else:

@@ -72,7 +72,7 @@ def test_system_admin_manages_accounts_but_sees_no_audit_log_or_patients(world, 
     created = db.session.scalar(select(User).where(User.username == "new_nurse"))
     assert created.ward_ids == [world.cardiology.id]
     assert admin.post(f"/admin/users/{world.sys_admin.id}/disable").status_code == 400  # not oneself
-    assert admin.post("/admin/organisations", data={"hospital": "HA", "code": "ICU", "name": "重症医学科"}).status_code == 302
+    assert admin.post("/admin/organisations", data={"hospital": world.hospital_a.id, "code": "ICU", "name": "重症医学科"}).status_code == 302
 
 
 def test_audit_admin_and_security_admin_cannot_manage_users(world, as_user):
