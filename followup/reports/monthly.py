@@ -79,7 +79,7 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
                   for wid, row in sorted(ward_rows.items(), key=lambda kv: _name(wards, kv[0]))],
         "plans": _plans(hospital_id, start, end, now),
         "satisfaction": _trend(hospital_id, month),
-        "trend": _rate_trend(hospital_id, month, now, wards),
+        "trend": _rate_trend(hospital_id, month, now, wards, ward_rows),
         "satisfaction_by_ward": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                                  for wid, row in sorted(sat_by_ward.items(), key=lambda kv: _name(wards, kv[0]))],
         "opinions": _matrix(hospital_id, start_dt, end_dt, wards),
@@ -129,14 +129,16 @@ def _trend(hospital_id: int, month: str) -> dict:
 TREND_FIELDS = ("due", "reached", "exceptions", "followup_rate", "raw_rate", "on_time_rate")
 
 
-def _rate_trend(hospital_id: int, month: str, now: datetime, wards) -> dict:
+def _rate_trend(hospital_id: int, month: str, now: datetime, wards, this_month: dict) -> dict:
     """Twelve months of the follow-up, raw and on-time rates (by discharge month, rates.py's
     definitions) and the overall satisfaction (by call month), for the hospital and each
-    department: what the trend charts draw, in the page, the PDF and the Excel."""
+    department: what the trend charts draw, in the page, the PDF and the Excel. `this_month`
+    is the month's own rows by ward (already computed for the tables: not counted twice)."""
     months = [shift(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
-    first, last = date_bounds(months[0])[0], date_bounds(month)[1]
+    first, last = date_bounds(months[0])[0], date_bounds(month)[0]
     rows = R.rates(_one(hospital_id), first, last, "ward", now=now,
-                   buckets=[(mo, date_bounds(mo)[1]) for mo in months])
+                   buckets=[(mo, date_bounds(mo)[1]) for mo in months[:-1]])
+    rows.update({(wid, month): row for wid, row in this_month.items()})
     bounds = [month_bounds(*parse_month(mo)) for mo in months]
     sat_buckets = [(mo, b[1]) for mo, b in zip(months, bounds)]
     sat_h = R.satisfaction(_one(hospital_id), bounds[0][0], bounds[-1][1], buckets=sat_buckets)
