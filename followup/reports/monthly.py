@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ..core.clock import local, local_date, month_bounds
 from ..extensions import db
 from ..rectification.ledger import open_as_of, status_as_of
-from ..models import Hospital, Ward
+from ..models import Discharge, Hospital, Ward
 from ..models.call import SATISFACTION_DIMENSIONS
 from ..models.opinion import Category, Opinion, RectificationItem, Sentiment
 from ..models.plan import FollowupPlan
@@ -50,6 +50,25 @@ def current_month(now: datetime) -> str:
 
 def previous_month(now: datetime) -> str:
     return shift(current_month(now), -1)
+
+
+FIRST_DAYS = 7  # early in a month with nothing discharged yet, QA opens on the month before
+
+
+def default_month(hospital_id: int, now: datetime) -> str:
+    """The month QA opens on: the month in progress, except in its first days while it has no
+    discharges yet and the month before has some (on the 1st at 02:00 an empty page helps nobody)."""
+    month = current_month(now)
+    if local(now).day > FIRST_DAYS:
+        return month
+
+    def has_discharges(mo):
+        start, end = date_bounds(mo)
+        return db.session.scalar(select(Discharge.id).where(
+            Discharge.hospital_id == hospital_id, Discharge.discharge_date >= start,
+            Discharge.discharge_date < end).limit(1)) is not None
+    before = shift(month, -1)
+    return before if not has_discharges(month) and has_discharges(before) else month
 
 
 def date_bounds(month: str) -> tuple[date, date]:

@@ -41,7 +41,7 @@ def _hospital_and_month():
         abort(404)
     hospital = get_summary_hospital_or_404(current_user, hospital_id)
     # QA works on the month in progress; finished months are one click back.
-    return hospital, args["month"] or monthly.current_month(utcnow())
+    return hospital, args["month"] or monthly.default_month(hospital.id, utcnow())
 
 
 def _summary():
