@@ -49,6 +49,20 @@ def receive_upload(hospital: Hospital, upload, *, user, now: datetime) -> tuple[
     return batch, created
 
 
+BATCHES_PAGE = 50
+
+
+def batch_page(scope, page: int, per_page: int = BATCHES_PAGE) -> tuple[list[ImportBatch], int, int, int]:
+    """(batches newest first, total, page, pages) of the batches `scope` (access filter) allows."""
+    from sqlalchemy import func
+    total = db.session.scalar(select(func.count()).select_from(ImportBatch).where(scope)) or 0
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(page or 1, pages))
+    rows = db.session.scalars(select(ImportBatch).where(scope).order_by(ImportBatch.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total, page, pages
+
+
 def receive(hospital: Hospital, stream: BinaryIO, *, source: str | None, channel: str, filename: str = "",
             user=None, now: datetime, submit_job: bool = True) -> tuple[ImportBatch, bool]:
     """Record a payload as a batch and submit its job. Returns (batch, created).

@@ -116,7 +116,8 @@ def _open_and_run(batch_id, owner, lease, now, settings: ImportSettings) -> str:
             if source.estimated_rows > settings.max_rows:
                 raise FileError(TOO_MANY_ROWS, max=settings.max_rows)
             db.session.execute(update(ImportBatch).where(ImportBatch.id == batch_id)
-                               .values(rows_estimated=source.estimated_rows))
+                               .values(rows_estimated=source.estimated_rows, run_started_at=utcnow(),
+                                       run_rows_from=ImportBatch.rows_done))
             db.session.commit()
             return _run(batch, hospital, source, owner, lease, now, settings)
         finally:

@@ -138,7 +138,7 @@ class ChunkWriter:
         s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
             read=ImportBatch.read + read, inserted=ImportBatch.inserted + inserted,
             updated=ImportBatch.updated + updated, unchanged=ImportBatch.unchanged + unchanged,
-            rejected=ImportBatch.rejected + len(rejects)))
+            rejected=ImportBatch.rejected + len(rejects), progress_at=utcnow()))
         if final:
             self._finish()
         with self._timed("commit"):

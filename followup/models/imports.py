@@ -56,6 +56,11 @@ class ImportBatch(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Progress timing (imports/progress.py): the current run's start and first row, and the last
+    # chunk's commit; a resumed run's speed is its own.
+    run_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_rows_from: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     hospital: Mapped[Hospital] = relationship()

@@ -9,7 +9,7 @@ from ..core.labels import (CATEGORY_LABELS, ITEM_STATUS_LABELS, OPINION_SOURCE_L
                            RATE_LABELS, SATISFACTION_LABELS, SENTIMENT_LABELS)
 from . import rates as R
 from ..models.call import SATISFACTION_DIMENSIONS
-from .spreadsheet import Sheet, to_xlsx
+from .spreadsheet import Chart, Sheet, to_xlsx
 
 
 def pct(rate):
@@ -71,6 +71,7 @@ def summary_sheets(s: dict) -> list[Sheet]:
               [[r["ward"] or _("Unassigned"), *[r["counts"].get(c, 0) for c in op["categories"]], r["total"]]
                for r in op["rows"]]),
     ]
+    sheets += chart_sheets(s)
     sheets += quality_sheets(s.get("quality") or {})
     if s.get("words"):
         for key, title in (("complaints", _("Complaints")), ("praise", _("Praise"))):
@@ -85,6 +86,29 @@ def summary_sheets(s: dict) -> list[Sheet]:
                           _("yes") if i["overdue"] else "", _("yes") if i["carried_over"] else "",
                           i.get("problem", "")] for i in led["items"]], widths=[8, 12, 12, 12, 12, 8, 8, 60]))
     return sheets
+
+
+def chart_sheets(s: dict) -> list[Sheet]:
+    """The trends (12 months) and the opinions by category, each with native charts drawn from
+    the sheet's own cells: the numbers are charts.trend_rows', as on the page and in the PDF."""
+    from . import charts  # charts imports this module's number formats
+    out = []
+    trend = s.get("trend")
+    if trend:
+        lbl = charts.series_labels()
+        out.append(Sheet(_("Trend"), charts.trend_headers(), charts.trend_rows(trend["months"], trend["hospital"]),
+                         widths=[10] + [12] * 8,
+                         charts=[Chart("line", _("Follow-up and on-time rate, last 12 months"), columns=(4, 5, 6),
+                                       y_min=0, y_max=100),
+                                 Chart("line", lbl["satisfaction"], columns=(7,), y_min=1, y_max=5)]))
+        out.append(Sheet(_("Trend by department"), [_("Department"), *trend["months"]],
+                         [[w["ward"] or _("Unassigned"), *charts.trend_figures(w)["followup_rate"]]
+                          for w in trend["wards"]], widths=[16] + [9] * len(trend["months"]),
+                         charts=[Chart("line", lbl["followup_rate"], by_row=True, y_min=0, y_max=100,
+                                       width=800, height=360)]))
+    out.append(Sheet(_("Opinions by category"), [_("Category"), _("Opinions")], charts.category_counts(s),
+                     widths=[20, 10], charts=[Chart("bar", _("Opinions by category"), columns=(1,))]))
+    return out
 
 
 def quality_sheets(q: dict) -> list[Sheet]:
@@ -112,8 +136,14 @@ def summary_xlsx(s: dict) -> bytes:
 
 def summary_pdf(s: dict) -> bytes:
     from weasyprint import HTML  # heavy import: only when a PDF is asked for
-    html = render_template("qa/summary_pdf.html", s=s, **template_helpers())
-    return HTML(string=html).write_pdf()
+    return HTML(string=summary_pdf_html(s)).write_pdf()
+
+
+def summary_pdf_html(s: dict) -> str:
+    """The PDF's HTML (charts as inline SVG): tested on its own, WeasyPrint only prints it."""
+    from . import charts
+    return render_template("qa/summary_pdf.html", s=s, charts=charts.pdf_charts(s), heat=charts.heat,
+                           trend_figures=charts.trend_figures, **template_helpers())
 
 
 def commission_sheet(rows: list[dict], level: str) -> Sheet:
@@ -127,8 +157,9 @@ def commission_sheet(rows: list[dict], level: str) -> Sheet:
 
 def template_helpers() -> dict:
     """What the summary templates (page and PDF) need besides the data."""
+    from . import charts
     counts, kinds, rate_names = R.columns()
-    return {"pct": pct, "mean": mean, "figure_value": figure_value, "figure_labels": figure_labels,
+    return {"trend_rows": charts.trend_rows, "trend_headers": charts.trend_headers,"pct": pct, "mean": mean, "figure_value": figure_value, "figure_labels": figure_labels,
             "category_labels": CATEGORY_LABELS, "rate_labels": RATE_LABELS,
             "rate_counts": counts, "rate_kinds": kinds, "rate_names": rate_names, "rate_definitions": RATE_DEFINITIONS,
             "sentiment_labels": SENTIMENT_LABELS, "item_status_labels": ITEM_STATUS_LABELS,

@@ -12,14 +12,14 @@ from sqlalchemy import func, select
 from ..core.clock import local, local_date, month_bounds
 from ..extensions import db
 from ..rectification.ledger import open_as_of, status_as_of
-from ..models import Hospital, Ward
+from ..models import Discharge, Hospital, Ward
 from ..models.call import SATISFACTION_DIMENSIONS
 from ..models.opinion import Category, Opinion, RectificationItem, Sentiment
 from ..models.plan import FollowupPlan
 from ..models.report import MonthlySummary
 from . import rates as R
 
-TREND_MONTHS = 6  # this month and the five before, for comparison
+TREND_MONTHS = 12  # this month and the eleven before: the trend charts and tables
 
 
 class MonthError(ValueError):
@@ -52,6 +52,25 @@ def previous_month(now: datetime) -> str:
     return shift(current_month(now), -1)
 
 
+FIRST_DAYS = 7  # early in a month with nothing discharged yet, QA opens on the month before
+
+
+def default_month(hospital_id: int, now: datetime) -> str:
+    """The month QA opens on: the month in progress, except in its first days while it has no
+    discharges yet and the month before has some (on the 1st at 02:00 an empty page helps nobody)."""
+    month = current_month(now)
+    if local(now).day > FIRST_DAYS:
+        return month
+
+    def has_discharges(mo):
+        start, end = date_bounds(mo)
+        return db.session.scalar(select(Discharge.id).where(
+            Discharge.hospital_id == hospital_id, Discharge.discharge_date >= start,
+            Discharge.discharge_date < end).limit(1)) is not None
+    before = shift(month, -1)
+    return before if not has_discharges(month) and has_discharges(before) else month
+
+
 def date_bounds(month: str) -> tuple[date, date]:
     y, m = parse_month(month)
     return date(y, m, 1), date.fromisoformat(shift(month, 1) + "-01")
@@ -79,6 +98,7 @@ def build(hospital_id: int, month: str, *, now: datetime, words: bool = True) ->
                   for wid, row in sorted(ward_rows.items(), key=lambda kv: _name(wards, kv[0]))],
         "plans": _plans(hospital_id, start, end, now),
         "satisfaction": _trend(hospital_id, month),
+        "trend": _rate_trend(hospital_id, month, now, wards, ward_rows),
         "satisfaction_by_ward": [{"ward_id": wid, "ward": _name(wards, wid), **row}
                                  for wid, row in sorted(sat_by_ward.items(), key=lambda kv: _name(wards, kv[0]))],
         "opinions": _matrix(hospital_id, start_dt, end_dt, wards),
@@ -123,6 +143,41 @@ def _trend(hospital_id: int, month: str) -> dict:
             "n": [per_month[mo].get("n", 0) for mo in months],
             "series": {d: [per_month[mo].get(d) for mo in months] for d in SATISFACTION_DIMENSIONS},
             "current": per_month[month] or {"n": 0, **{d: None for d in SATISFACTION_DIMENSIONS}}}
+
+
+TREND_FIELDS = ("due", "reached", "exceptions", "followup_rate", "raw_rate", "on_time_rate")
+
+
+def _rate_trend(hospital_id: int, month: str, now: datetime, wards, this_month: dict) -> dict:
+    """Twelve months of the follow-up, raw and on-time rates (by discharge month, rates.py's
+    definitions) and the overall satisfaction (by call month), for the hospital and each
+    department: what the trend charts draw, in the page, the PDF and the Excel. `this_month`
+    is the month's own rows by ward (already computed for the tables: not counted twice)."""
+    months = [shift(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
+    first, last = date_bounds(months[0])[0], date_bounds(month)[0]
+    rows = R.rates(_one(hospital_id), first, last, "ward", now=now,
+                   buckets=[(mo, date_bounds(mo)[1]) for mo in months[:-1]])
+    rows.update({(wid, month): row for wid, row in this_month.items()})
+    bounds = [month_bounds(*parse_month(mo)) for mo in months]
+    sat_buckets = [(mo, b[1]) for mo, b in zip(months, bounds)]
+    sat_h = R.satisfaction(_one(hospital_id), bounds[0][0], bounds[-1][1], buckets=sat_buckets)
+    sat_w = R.satisfaction(_one(hospital_id), bounds[0][0], bounds[-1][1], "ward", buckets=sat_buckets)
+
+    def series(per_month: dict, sat: dict) -> dict:
+        out = {f: [(per_month.get(mo) or R.empty())[f] for mo in months] for f in TREND_FIELDS}
+        out["satisfaction"] = [(sat.get(mo) or {}).get("overall") for mo in months]
+        out["satisfaction_n"] = [(sat.get(mo) or {}).get("n", 0) for mo in months]
+        return out
+    by_ward: dict = {}
+    for (wid, mo), row in rows.items():
+        by_ward.setdefault(wid, {})[mo] = row
+    hospital = {mo: R.total({wid: r[mo] for wid, r in by_ward.items() if mo in r}) for mo in months}
+    ward_ids = sorted(set(by_ward) | {wid for wid, _ in sat_w}, key=lambda wid: _name(wards, wid))
+    return {"months": months,
+            "hospital": series(hospital, {mo: sat_h.get((hospital_id, mo)) for mo in months}),
+            "wards": [{"ward_id": wid, "ward": _name(wards, wid),
+                       **series(by_ward.get(wid, {}), {mo: sat_w.get((wid, mo)) for mo in months})}
+                      for wid in ward_ids]}
 
 
 def _in_month(hospital_id, start_dt, end_dt):

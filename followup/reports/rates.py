@@ -138,9 +138,12 @@ _STORED = ("discharges", "deceased", "eligible", *CATEGORIES, "on_time", "ward_d
            "hospital_done", "hospital_on_time")
 
 
-def rates(hospital_ids_select, start: date, end: date, group_by: str = "hospital", *, now: datetime) -> dict:
+def rates(hospital_ids_select, start: date, end: date, group_by: str = "hospital", *, now: datetime,
+          buckets: list[tuple[str, date]] | None = None) -> dict:
     """{key: counts and rates} for discharges dated in [start, end), as of `now`, grouped by
     ward, hospital, county (region id) or city (region id). Keys with no discharges are absent.
+    With `buckets` [(label, first date after it), ...] in ascending order (months for a trend),
+    keys are (key, label): one scan for the twelve months of a chart, same definitions.
 
     One row per discharge without a GROUP BY per discharge: each level's mandatory task is
     joined on its own (a discharge has one per level; plan tasks are counted by plan_rates)."""
@@ -173,10 +176,13 @@ def rates(hospital_ids_select, start: date, end: date, group_by: str = "hospital
                             h.due_at >= not_before))
          .where(Discharge.hospital_id.in_(hospital_ids_select),
                 Discharge.discharge_date >= start, Discharge.discharge_date < end))
+    if buckets:
+        bucket = case(*[(Discharge.discharge_date < upper, label) for label, upper in buckets]).label("bucket")
+        q = q.add_columns(bucket).group_by(bucket)
     q = _with_group(q, group_by, Discharge.hospital_id, Discharge.ward_id)
     out = {}
     for r in db.session.execute(q).mappings():
-        out[r["key"]] = with_rates({f: int(r[f] or 0) for f in _STORED})
+        out[(r["key"], r["bucket"]) if buckets else r["key"]] = with_rates({f: int(r[f] or 0) for f in _STORED})
     return out
 
 

@@ -28,11 +28,28 @@ def neutralise(value):
 
 
 @dataclass
+class Chart:
+    """A native Excel chart over its own sheet's cells (so it always equals the table).
+    Series are columns (`columns`, categories in column `categories`) or, with `by_row`, rows
+    (each data row a series, the header row's cells from column 1 the categories)."""
+    kind: str                      # line | column | bar
+    title: str
+    columns: Sequence[int] = ()
+    categories: int = 0
+    by_row: bool = False
+    y_min: float | None = None
+    y_max: float | None = None
+    width: int = 640
+    height: int = 300
+
+
+@dataclass
 class Sheet:
     title: str                     # ≤ 31 characters (Excel's limit); Chinese is fine
     header: Sequence[str]
     rows: Iterable[Sequence] = field(default_factory=list)
     widths: Sequence[int] | None = None
+    charts: Sequence[Chart] = ()
 
 
 def _csv_text(value) -> str:
@@ -73,12 +90,45 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
         for c, h in enumerate(sheet.header):
             ws.write_string(0, c, neutralise(str(h)), bold)
             ws.set_column(c, c, (sheet.widths[c] if sheet.widths else 14))
-        for r, row in enumerate(sheet.rows, start=1):
+        n = 0
+        for n, row in enumerate(sheet.rows, start=1):
             for c, v in enumerate(row):
-                _write(ws, r, c, v)
+                _write(ws, n, c, v)
         ws.freeze_panes(1, 0)
+        anchor = n + 2
+        for spec in sheet.charts if n else ():
+            ws.insert_chart(anchor, 0, _chart(wb, ws.name, spec, n, len(sheet.header)))
+            anchor += spec.height // 20 + 2
     wb.close()
     return out.getvalue()
+
+
+def _chart(wb, name: str, spec: Chart, last_row: int, n_cols: int):
+    chart = wb.add_chart({"type": spec.kind})
+    if spec.by_row:
+        for r in range(1, last_row + 1):
+            chart.add_series({"name": [name, r, 0], "categories": [name, 0, 1, 0, n_cols - 1],
+                              "values": [name, r, 1, r, n_cols - 1], "marker": {"type": "circle", "size": 4}})
+    else:
+        for c in spec.columns:
+            s = {"name": [name, 0, c], "categories": [name, 1, spec.categories, last_row, spec.categories],
+                 "values": [name, 1, c, last_row, c]}
+            if spec.kind == "line":
+                s["marker"] = {"type": "circle", "size": 5}
+            else:
+                s["data_labels"] = {"value": True}
+            chart.add_series(s)
+    chart.set_title({"name": spec.title})
+    axis = {k: v for k, v in (("min", spec.y_min), ("max", spec.y_max)) if v is not None}
+    if spec.kind == "bar":
+        chart.set_x_axis(axis)
+        chart.set_y_axis({"reverse": True})
+        chart.set_legend({"none": True})
+    else:
+        chart.set_y_axis(axis)
+        chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": spec.width, "height": spec.height})
+    return chart
 
 
 def _write(ws, r, c, v):

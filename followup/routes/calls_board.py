@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from ..core.access import get_task_or_404
 from ..calls import CallError, alerts, queueing
-from ..calls.board import board_tasks, callers_for, may_use_board
+from ..calls.board import assign_many as assign_many_tasks
+from ..calls.board import board_view, callers_for, may_use_board
 from ..core.clock import utcnow
 from ..extensions import db
 from ..models import User
-from ..schemas.calls import queue_rows
 from . import call_policy
 
 bp = Blueprint("board", __name__, url_prefix="/calls/board")
@@ -26,12 +26,28 @@ def _head_nurses_only():
 
 @bp.route("/")
 def index():
-    now = utcnow()
-    pol = call_policy()
-    rows = queue_rows(board_tasks(current_user, now, pol), now, pol.at_risk)
     callers = callers_for(current_user)
-    return render_template("calls/board.html", rows=rows, callers=callers, names={u.id: u.display_name for u in callers},
+    return render_template("calls/board.html", **board_view(current_user, utcnow(), call_policy(), request.args),
+                           callers=callers, names={u.id: u.display_name for u in callers},
                            alerts=alerts.open_alerts(current_user))
+
+
+@bp.route("/assign", methods=["POST"])
+def assign_many():
+    """The ticked rows of a page to one caller (or to nobody); the board comes back as it was."""
+    caller_id = request.form.get("caller_id", type=int)
+    caller = db.session.scalar(select(User).where(User.id == caller_id)) if caller_id else None
+    if caller_id and caller is None:
+        abort(404)
+    done, refused = assign_many_tasks(current_user, request.form.getlist("task_id", type=int), caller, utcnow())
+    db.session.commit()
+    if done:
+        flash(_("%(n)s assigned to %(name)s.", n=done, name=caller.display_name) if caller
+              else _("Assignment removed from %(n)s.", n=done), "success")
+    if refused or not done:
+        flash(_("%(n)s not assigned: the call has ended or the caller does not work that ward's queue.", n=refused)
+              if refused else _("Tick the patients to assign first."), "error")
+    return redirect(url_for("board.index", **request.args.to_dict()))
 
 
 @bp.route("/<int:task_id>/assign", methods=["POST"])

@@ -13,11 +13,15 @@ from wtforms.validators import DataRequired, Length
 
 from ..core import audit
 from ..core.access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
-from ..imports.batches import (UploadRefused, api_tokens, built_in_field, column_mapping_rows, create_api_token,
+from ..imports.batches import (UploadRefused, api_tokens, batch_page, built_in_field, column_mapping_rows, create_api_token,
                                delete_column_mapping, dispatch_batch, receive_upload, revoke_api_token,
                                set_column_mapping)
 from ..imports import rejects
-from ..core.clock import utcnow
+from ..imports import template as import_template
+from ..imports.progress import progress as import_progress
+from ..reports.exports import download
+from ..reports.spreadsheet import CSV_MIMETYPE, XLSX_MIMETYPE
+from ..core.clock import local_date, utcnow
 from ..extensions import db
 from ..imports.errors import N_, field_label, reason_text
 from ..models import Hospital, Role
@@ -57,9 +61,35 @@ def index():
         else:
             flash(_("This file was imported before; showing that import."), "info")
         return redirect(url_for(".show", batch_id=batch.id))
-    batches = db.session.scalars(select(ImportBatch).where(import_batch_filter(current_user))
-                                 .order_by(ImportBatch.id.desc()).limit(50)).all()
-    return render_template("imports/index.html", batches=batches)
+    return _index_page()
+
+
+def _index_page():
+    batches, total, page, pages = batch_page(import_batch_filter(current_user), request.args.get("page", 1, type=int))
+    return render_template("imports/index.html", batches=batches, total=total, page=page, pages=pages,
+                           code_lists=import_template.code_lists(), template_header=import_template.header(),
+                           notes=_template_notes())
+
+
+@bp.route("/template.<any(csv, xlsx):fmt>")
+@login_required
+def template_download(fmt):
+    """The template with the importer's own column names, an example row and the code lists."""
+    _admin_only()
+    body = import_template.template_file(fmt, current_user.hospital_id, local_date(utcnow()), _template_notes(),
+                                         {"data": _("Discharges"), "guide": _("How to fill in")})
+    mimetype = XLSX_MIMETYPE if fmt == "xlsx" else CSV_MIMETYPE
+    return download(body, mimetype, f"{_('Discharge import template')}.{fmt}")
+
+
+def _template_notes() -> list[str]:
+    text = ("住院号", "身份证号", "联系电话")
+    return [_("One row per discharge from the second row on; keep the header row as it is."),
+            _("Columns marked * are required; the others may be left empty or deleted."),
+            _("Format the columns %(columns)s as text: as numbers they lose digits.", columns="、".join(text)),
+            _("Dates as 2026-11-03, optionally with the time: 2026-11-03 10:30."),
+            _("Several phone numbers in one cell are separated by commas."),
+            _("The example row is a made-up patient: delete it before you import your data.")]
 
 
 @bp.route("/<int:batch_id>")
@@ -70,7 +100,7 @@ def show(batch_id):
                                  .order_by(ImportRejectedRow.row_no).limit(SHOWN_REJECTS)).all()
     audit.record("import.view", object_type="import_batch", object_id=batch.id)
     db.session.commit()
-    return render_template("imports/show.html", batch=batch, rejects=rejects)
+    return render_template("imports/show.html", batch=batch, rejects=rejects, p=import_progress(batch, utcnow()))
 
 
 @bp.route("/<int:batch_id>/progress")
@@ -78,7 +108,7 @@ def show(batch_id):
 def progress(batch_id):
     """Polled by htmx while the batch runs; a finished batch reloads the page for its results."""
     batch = get_import_batch_or_404(current_user, batch_id)
-    resp = make_response(render_template("imports/_progress.html", batch=batch))
+    resp = make_response(render_template("imports/_progress.html", batch=batch, p=import_progress(batch, utcnow())))
     if batch.finished and request.headers.get("HX-Request"):
         resp.headers["HX-Refresh"] = "true"
     return resp

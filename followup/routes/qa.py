@@ -19,7 +19,7 @@ from ..jobs.reports import request_summary
 from ..models import Hospital, Role, Ward
 from ..models.opinion import Opinion, RectificationItem
 from ..models.report import MonthlySummary
-from ..reports import background, exports, monthly
+from ..reports import background, charts, exports, monthly
 from ..reports.spreadsheet import XLSX_MIMETYPE
 from ..schemas.ledger import CreateItemIn, ReclassifyIn, ReportFilter, load_or_400
 from . import nav
@@ -41,7 +41,7 @@ def _hospital_and_month():
         abort(404)
     hospital = get_summary_hospital_or_404(current_user, hospital_id)
     # QA works on the month in progress; finished months are one click back.
-    return hospital, args["month"] or monthly.current_month(utcnow())
+    return hospital, args["month"] or monthly.default_month(hospital.id, utcnow())
 
 
 def _summary():
@@ -62,14 +62,9 @@ def summary():
         Hospital.id.in_(summary_hospital_ids(current_user))).order_by(Hospital.name)).all()
     snapshots = db.session.scalars(select(MonthlySummary).where(MonthlySummary.hospital_id == hospital.id)
                                    .order_by(MonthlySummary.month.desc()).limit(12)).all()
-    chart = {"months": data["satisfaction"]["months"], "series": data["satisfaction"]["series"],
-             "dimLabels": {d: str(v) for d, v in exports.SATISFACTION_LABELS.items()},
-             "wards": [r["ward"] for r in data["wards"]],
-             "rates": {"followup": [exports.pct(r["followup_rate"]) for r in data["wards"]],
-                       "onTime": [exports.pct(r["on_time_rate"]) for r in data["wards"]]},
-             "labels": {"followup": _("Follow-up rate (%)"), "onTime": _("On-time rate (%)")}}
     return render_template("qa/summary.html", s=data, hospital=hospital, month=month, hospitals=hospitals,
-                           snapshots=snapshots, chart_json=json.dumps(chart, ensure_ascii=False),
+                           snapshots=snapshots,
+                           chart_json=json.dumps(charts.page_data(data), ensure_ascii=False),
                            prev_month=monthly.shift(month, -1), next_month=monthly.shift(month, 1),
                            to_date=month == monthly.current_month(utcnow()),
                            **exports.template_helpers())

@@ -81,17 +81,32 @@ def save_policy(form: dict, *, by, now) -> SecurityPolicy:
     return policy
 
 
-def password_problems(password: str, policy: SecurityPolicy | None = None) -> list[str]:
-    """English messages (translated by the caller) for each rule the password breaks."""
+PASSWORD_TOO_SHORT = "at least %(n)s characters"
+PASSWORD_TOO_PLAIN = "at least %(n)s of: lower case, upper case, digits, symbols"
+
+
+def password_problem_reasons(password: str, policy: SecurityPolicy | None = None) -> list[tuple[str, dict]]:
+    """(message id, params) for each rule the password breaks; the caller translates."""
     policy = policy or current_policy()
     problems = []
     if len(password) < policy.password_min_length:
-        problems.append(f"at least {policy.password_min_length} characters")
+        problems.append((PASSWORD_TOO_SHORT, {"n": policy.password_min_length}))
     classes = sum([any(c.islower() for c in password), any(c.isupper() for c in password),
                    any(c.isdigit() for c in password), any(not c.isalnum() for c in password)])
     if classes < policy.password_min_classes:
-        problems.append(f"at least {policy.password_min_classes} of: lower case, upper case, digits, symbols")
+        problems.append((PASSWORD_TOO_PLAIN, {"n": policy.password_min_classes}))
     return problems
+
+
+def password_problems(password: str, policy: SecurityPolicy | None = None) -> list[str]:
+    """English messages (logs, the CLI) for each rule the password breaks."""
+    return [msgid % params for msgid, params in password_problem_reasons(password, policy)]
+
+
+def password_problem_texts(password: str, policy: SecurityPolicy | None = None) -> list[str]:
+    """The same in the reader's language (forms)."""
+    from flask_babel import gettext
+    return [gettext(msgid, **params) for msgid, params in password_problem_reasons(password, policy)]
 
 
 def mfa_required(user) -> bool:

@@ -5,7 +5,7 @@ from ..core import audit
 from .auth import hash_password
 from ..extensions import db
 from ..models import Hospital, Region, Role, User, Ward
-from .policy import password_problems
+from .policy import password_problem_texts
 from .sessions import revoke_all
 
 MIN_PASSWORD_LENGTH = 10
@@ -40,9 +40,11 @@ def register_user(username: str, password: str, role: Role, *, now, display_name
 
 
 def _check_policy(password: str) -> None:
-    problems = password_problems(password)
+    """The message is for the person typing the password (account page, admin form): translated."""
+    from flask_babel import gettext
+    problems = password_problem_texts(password)
     if problems:
-        raise UserError("password needs " + "; ".join(problems))
+        raise UserError(gettext("The password needs %(problems)s.", problems="；".join(problems)))
 
 
 def _apply_scope(user: User, role: Role, hospital_code=None, ward_codes=(), region_code=None) -> None:
@@ -68,6 +70,70 @@ def _apply_scope(user: User, role: Role, hospital_code=None, ward_codes=(), regi
         if region is None:
             raise UserError(f"role {role.value} needs --region with the code of a {kind}")
         user.region = region
+
+
+# --- the administrator's user form: scope picked from lists ---------------------------------
+
+def N_(msgid: str) -> str:  # marks a message the page translates
+    return msgid
+
+
+def user_scope_choices() -> tuple[list[Hospital], list[Ward], list[Region]]:
+    """What a system administrator may give a user: every hospital, ward and region."""
+    hospitals = db.session.scalars(select(Hospital).order_by(Hospital.name)).all()
+    wards = db.session.scalars(select(Ward).order_by(Ward.hospital_id, Ward.kind, Ward.name)).all()
+    regions = db.session.scalars(select(Region).order_by(Region.level, Region.code)).all()
+    return list(hospitals), list(wards), list(regions)
+
+
+USERS_PAGE = 100
+
+
+def user_page(page: int, per_page: int = USERS_PAGE) -> tuple[list[User], int, int, int]:
+    """(users by role and username, total, page, pages) for the administrator's list."""
+    from sqlalchemy import func
+    total = db.session.scalar(select(func.count()).select_from(User)) or 0
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(page or 1, pages))
+    rows = db.session.scalars(select(User).order_by(User.role, User.username)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total, page, pages
+
+
+def username_taken(username: str) -> bool:
+    return bool(db.session.scalar(select(User.id).where(User.username == (username or "").strip())))
+
+
+def scope_problems(role: Role, hospital_id, ward_ids, region_id) -> list[tuple[str, str]]:
+    """[(form field, message id)] for what the role's scope lacks; the rules of _apply_scope,
+    said field by field before anything is written."""
+    kind = role.scope_kind
+    if kind in ("hospital", "wards"):
+        if db.session.get(Hospital, hospital_id or 0) is None:
+            return [("hospital", N_("Choose the hospital."))]
+        if kind == "wards":
+            wards = db.session.scalars(select(Ward).where(Ward.id.in_(ward_ids or [-1]))).all()
+            if not wards:
+                return [("wards", N_("Choose at least one ward."))]
+            if any(w.hospital_id != hospital_id for w in wards):
+                return [("wards", N_("Choose wards of the chosen hospital."))]
+            if role == Role.NURSE and any(w.kind != "clinical" for w in wards):
+                return [("wards", N_("Nurses call the patients of clinical wards only."))]
+    elif kind in ("county", "city"):
+        region = db.session.get(Region, region_id or 0)
+        if region is None or region.level != kind:
+            return [("region", N_("Choose a county.") if kind == "county" else N_("Choose a city."))]
+    return []
+
+
+def scope_codes(role: Role, hospital_id, ward_ids, region_id) -> dict:
+    """The picked ids as the codes create_user and change_role take; only what the role needs."""
+    kind = role.scope_kind
+    hospital = db.session.get(Hospital, hospital_id or 0) if kind in ("hospital", "wards") else None
+    wards = db.session.scalars(select(Ward).where(Ward.id.in_(ward_ids or [-1]))).all() if kind == "wards" else []
+    region = db.session.get(Region, region_id or 0) if kind in ("county", "city") else None
+    return {"hospital_code": hospital.code if hospital else None, "ward_codes": [w.code for w in wards],
+            "region_code": region.code if region else None}
 
 
 # --- changes by the system administrator; each ends the user's sessions where rights change ---

@@ -26,7 +26,31 @@
                       { name: data.labels.onTime, type: "bar", data: data.rates.onTime }] };
   }
 
-  var builders = { satisfaction: satisfaction, rates: rates };
+  // The chosen unit's 12 months: the three rates (left axis, %) and satisfaction (right, 1–5).
+  var unitSelect = document.querySelector("[data-chart-unit]");
+  function trend(el) {
+    var u = data.units[unitSelect ? Number(unitSelect.value) || 0 : 0] || {};
+    var line = function (key, axis, width) {
+      return { name: data.seriesLabels[key], type: "line", yAxisIndex: axis, connectNulls: false,
+               data: u[key] || [], lineStyle: { width: width }, symbolSize: 6 };
+    };
+    return { color: ["#0b6e4f", "#93a3b8", "#2563eb", "#b54708"], tooltip: { trigger: "axis" },
+             legend: { top: 0 }, grid: { left: 40, right: 40, top: 40, bottom: 28 },
+             xAxis: { type: "category", data: data.trendMonths },
+             yAxis: [{ type: "value", min: 0, max: 100 }, { type: "value", min: 1, max: 5, splitLine: { show: false } }],
+             series: [line("followup_rate", 0, 3), line("raw_rate", 0, 1.5), line("on_time_rate", 0, 2),
+                      line("satisfaction", 1, 2)] };
+  }
+
+  function categories(el) {
+    return { color: ["#2563eb"], tooltip: { trigger: "axis" }, grid: { left: 110, right: 30, top: 10, bottom: 24 },
+             xAxis: { type: "value", minInterval: 1 },
+             yAxis: { type: "category", data: data.categories, inverse: true },
+             series: [{ name: data.opinionsLabel, type: "bar", data: data.categoryCounts,
+                        label: { show: true, position: "right" } }] };
+  }
+
+  var builders = { satisfaction: satisfaction, rates: rates, trend: trend, categories: categories };
   var charts = [];
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var build = builders[el.getAttribute("data-chart")];
@@ -34,6 +58,9 @@
     var chart = window.echarts.init(el, null, { renderer: "svg" });
     chart.setOption(build(el));
     charts.push(chart);
+    if (el.getAttribute("data-chart") === "trend" && unitSelect) {
+      unitSelect.addEventListener("change", function () { chart.setOption(build(el), true); });
+    }
   });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 }());

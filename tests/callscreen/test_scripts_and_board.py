@@ -68,7 +68,7 @@ def test_the_board_is_for_head_nurses_and_assigns_to_a_named_caller(world, db, a
     task = next(t for t in d.tasks if t.level == Level.WARD)
     assert as_user(world.ortho_nurse).get("/calls/board/").status_code == 404
     client = as_user(head_nurse)
-    page = client.get("/calls/board/").get_data(as_text=True)
+    page = client.get("/calls/board/?section=overdue").get_data(as_text=True)
     assert d.inpatient_no in page and "张三" not in page  # masked on the board
     from followup.security.users import create_user
     from followup.models import Role

@@ -58,12 +58,12 @@ def test_excel_export_has_one_sheet_per_section_and_reads_back(november, as_user
     resp = as_user(november.world.qa).get("/qa/summary.xlsx?month=2026-11")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     wb = openpyxl.load_workbook(io.BytesIO(resp.data), read_only=True, data_only=True)
-    assert len(wb.sheetnames) == 10  # with the plans' rates and the definitions
+    assert len(wb.sheetnames) == 13  # with the plans' rates, the definitions and three chart sheets
     overview = {r[0]: r[1] for r in wb[wb.sheetnames[0]].iter_rows(min_row=2, values_only=True)}
     # eligible 4, of which 1 not yet due: due 3, reached 2 (66.7%), on time 1 (33.3%)
     assert overview["符合条件"] == 4 and overview["到期应随访"] == 3 and overview["随访率(%)"] == 66.7
     assert overview["原始随访率(%)"] == 66.7 and overview["及时率(%)"] == 33.3
-    complaints = list(wb[wb.sheetnames[7]].iter_rows(min_row=2, values_only=True))
+    complaints = list(wb["投诉"].iter_rows(min_row=2, values_only=True))
     assert [r[3] for r in complaints] == ["结账窗口排队一个多小时"]
     ledger_rows = list(wb[wb.sheetnames[-1]].iter_rows(min_row=2, values_only=True))
     assert len(ledger_rows) == 3

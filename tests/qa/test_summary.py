@@ -135,3 +135,14 @@ def test_the_summary_opens_on_the_month_in_progress_and_says_how_months_are_coun
     with time_machine.travel(local(2026, 12, 1, 9), tick=False):
         page = as_user(world.qa).get("/qa/summary?month=2026-11").get_data(as_text=True)
     assert "本月截至今日" not in page
+
+
+def test_on_the_first_days_of_a_month_with_nothing_discharged_yet_qa_opens_on_the_month_before(world, as_user):
+    import time_machine
+    world.discharge(discharged=date(2026, 11, 20))
+    with time_machine.travel(local(2026, 12, 1, 2), tick=False):  # 02:00 on the 1st: December is empty
+        page = as_user(world.qa).get("/qa/summary").get_data(as_text=True)
+    assert 'value="2026-11"' in page and "本月截至今日" not in page
+    with time_machine.travel(local(2026, 12, 8, 9), tick=False):  # past the first days: the month in progress
+        page = as_user(world.qa).get("/qa/summary").get_data(as_text=True)
+    assert 'value="2026-12"' in page and "本月截至今日" in page

@@ -63,16 +63,16 @@ def test_system_admin_manages_accounts_but_sees_no_audit_log_or_patients(world, 
     assert admin.get("/security/policy").status_code == 404
     resp = admin.post("/admin/users", data={"username": "new_nurse", "display_name": "王护士",
                                             "password": "weakpassword", "role": "nurse",
-                                            "hospital": "HA", "wards": "XNK"})
-    assert "password needs" in resp.get_data(as_text=True)
+                                            "hospital": world.hospital_a.id, "wards": [world.cardiology.id]})
+    assert "密码须满足" in resp.get_data(as_text=True)
     resp = admin.post("/admin/users", data={"username": "new_nurse", "display_name": "王护士",
                                             "password": "Strong-Pass-2026", "role": "nurse",
-                                            "hospital": "HA", "wards": "XNK"})
+                                            "hospital": world.hospital_a.id, "wards": [world.cardiology.id]})
     assert resp.status_code == 302
     created = db.session.scalar(select(User).where(User.username == "new_nurse"))
     assert created.ward_ids == [world.cardiology.id]
     assert admin.post(f"/admin/users/{world.sys_admin.id}/disable").status_code == 400  # not oneself
-    assert admin.post("/admin/organisations", data={"hospital": "HA", "code": "ICU", "name": "重症医学科"}).status_code == 302
+    assert admin.post("/admin/organisations", data={"hospital": world.hospital_a.id, "code": "ICU", "name": "重症医学科"}).status_code == 302
 
 
 def test_audit_admin_and_security_admin_cannot_manage_users(world, as_user):

@@ -42,7 +42,7 @@ ALLOW: dict[str, frozenset] = {
     "calls.queue": CALLERS, "calls.screen": CALLERS, "calls.attempt": CALLERS, "calls.claim": CALLERS,
     "calls.opinion_row": CALLERS, "calls.record": CALLERS, "calls.release": CALLERS,
     "calls.acknowledge_alert": CALLERS | {Role.QA}, "calls.next_call": CALLERS,
-    "board.index": CALLERS, "board.assign": CALLERS,
+    "board.index": CALLERS, "board.assign": CALLERS, "board.assign_many": CALLERS,
     # patient-level outcomes, search, call settings (issue 13)
     "calls.find": CALLERS,
     "marks.index": {Role.HOSPITAL_ADMIN}, "marks.lift": {Role.HOSPITAL_ADMIN},  # and head nurses (flag)
@@ -62,6 +62,7 @@ ALLOW: dict[str, frozenset] = {
     # imports (issue 4)
     "imports.index": {Role.HOSPITAL_ADMIN}, "imports.show": {Role.HOSPITAL_ADMIN},
     "imports.progress": {Role.HOSPITAL_ADMIN}, "imports.rejected_csv": {Role.HOSPITAL_ADMIN},
+    "imports.template_download": {Role.HOSPITAL_ADMIN},
     "api_imports.get_batch": {Role.HOSPITAL_ADMIN}, "api_imports.get_rejected": {Role.HOSPITAL_ADMIN},
     "api_imports.post_fhir": {Role.HOSPITAL_ADMIN}, "api_imports.post_file": {Role.HOSPITAL_ADMIN},
     "api_imports.post_hl7": {Role.HOSPITAL_ADMIN},
