@@ -408,10 +408,18 @@ def attempts_of(task: FollowupTask) -> list[CallAttempt]:
 
 def patient_attempt_times(task: FollowupTask) -> list[datetime]:
     """Every dial to this task's patient from any queue (both levels, every stay, any plan)."""
-    return list(db.session.scalars(
-        select(CallAttempt.at).join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
+    return [d.at for d in _patient_dials(task)]
+
+
+def _patient_dials(task: FollowupTask) -> list:
+    """(task_id, at, outcome, number_index) of every dial to this task's patient, in time order:
+    the task's own history and the patient's pacing from one read."""
+    return list(db.session.execute(
+        select(CallAttempt.task_id, CallAttempt.at, CallAttempt.outcome, CallAttempt.number_index)
+        .join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
         .join(Discharge, Discharge.id == FollowupTask.discharge_id)
-        .where(Discharge.patient_id == task.discharge.patient_id)))
+        .where(Discharge.patient_id == task.discharge.patient_id)
+        .order_by(CallAttempt.at, CallAttempt.id)))
 
 
 def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
@@ -430,8 +438,9 @@ def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
     numbers = len(phone_numbers(task))
     if not 0 <= number_index < max(numbers, 1):
         raise Invalid("number_index: the patient has no such number", field="number_index")
-    history = attempts_of(task)
-    paced = patient_attempt_times(task) + [now]
+    dials = _patient_dials(task)
+    history = [d for d in dials if d.task_id == task.id]
+    paced = [d.at for d in dials] + [now]
     wrong = wrong_numbers(history) | ({number_index} if outcome == Outcome.WRONG_NUMBER else set())
     d = policy.decide(outcome, now, [a.at for a in history] + [now], task.due_at,
                       callback_at=callback_at, numbers_left=max(numbers - len(wrong), 0), pol=pol,
