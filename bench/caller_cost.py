@@ -202,6 +202,12 @@ def main():
     app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
     with app.app_context():
         meter = Meter(db.engine)
+        # What the cron's deadline watch does every minute: claims abandoned by an earlier run
+        # go back to the queue (a copied database keeps the load run's last claims).
+        from followup.calls.queueing import release_expired_claims
+        from followup.core.clock import utcnow
+        print(f"abandoned claims released first (as the deadline watch would): {release_expired_claims(utcnow())}")
+        db.session.commit()
     run = Run(app, meter, args.profile)
     anon = app.test_client()
     callers = [sign_in(app, u) for u in args.users]

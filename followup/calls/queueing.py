@@ -101,12 +101,18 @@ def _candidates(user: User, where, now: datetime, pol: policy.Policy, skipped: l
     return q.where(FollowupTask.id.not_in(skipped)) if skipped else q
 
 
-def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[int]):
+def _any_abandoned(user: User, now: datetime, pol: policy.Policy) -> bool:
+    """Is there an abandoned claim in the user's queue (the claimed-at index: usually none)?"""
+    return db.session.scalar(select(FollowupTask.id).where(task_filter(user), _abandoned(now, pol)).limit(1)) is not None
+
+
+def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[int], abandoned_too: bool):
     """PostgreSQL: one statement that takes the queue's first task, its row and its patient's
     row locked (rows other callers are taking right now are skipped), with the discharge,
     patient and ward loaded. Each part is read in index order and stops at its first row; COALESCE
     stops at the first part that answers. An abandoned claim (rare: the deadline watch hands them
-    back every minute) is taken when it comes before the first open task."""
+    back every minute) is taken when it comes before the first open task; that part doubles the
+    planning time, so it is in the statement only when the queue has one."""
     first, abandoned, open_ = _queue_tiers(user, now, pol)
 
     def pick(where):
@@ -119,8 +125,9 @@ def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[in
     head_id = head.with_only_columns(FollowupTask.id).scalar_subquery()
     before_head = or_(head_id.is_(None), FollowupTask.due_at < head_due,
                       and_(FollowupTask.due_at == head_due, FollowupTask.id < head_id))
-    return (select(FollowupTask)
-            .where(FollowupTask.id == func.coalesce(pick(first), pick(and_(abandoned, before_head)), pick(open_)))
+    parts = [pick(first), pick(and_(abandoned, before_head)), pick(open_)] if abandoned_too else \
+        [pick(first), pick(open_)]
+    return (select(FollowupTask).where(FollowupTask.id == func.coalesce(*parts))
             .options(*_WITH_PATIENT).execution_options(populate_existing=True))
 
 
@@ -156,9 +163,10 @@ def next_task(user: User, now: datetime, pol: policy.Policy | None = None) -> Fo
     pol = pol or policy.default()
     postgres = db.session.get_bind().dialect.name == "postgresql"
     skipped: list[int] = []
+    abandoned_too = postgres and _any_abandoned(user, now, pol)
     for _ in range(5):  # a round is lost only when a colleague took the patient meanwhile
         if postgres:
-            task = db.session.scalar(_locked_pick(user, now, pol, skipped))
+            task = db.session.scalar(_locked_pick(user, now, pol, skipped, abandoned_too))
             if task is None:
                 return None
             version = _claim(user, task.id, task.discharge.patient_id, now, pol)
