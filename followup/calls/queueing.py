@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, true, union_all, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core import audit
 from ..core.access import CALLER_ROLES, task_filter
@@ -47,64 +48,143 @@ def _claimable():
     return (FollowupTask.status == TaskStatus.OPEN) & FollowupTask.needs_data.is_(None)
 
 
-def _take_first(user: User, query, now: datetime) -> FollowupTask | None:
-    """Claim the first row of an ordered query, or None. Safe under concurrent callers."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        task = db.session.scalar(query.limit(1).options(*_WITH_PATIENT)
-                                 .with_for_update(skip_locked=True, of=FollowupTask)
-                                 .execution_options(populate_existing=True))
-        if task is None:
-            return None
-        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.CLAIMED, user.id, now
-        db.session.flush()
-        return task
-    # SQLite has one writer at a time: whoever's conditional UPDATE matches the row wins.
-    for _ in range(3):
-        ids = db.session.scalars(query.with_only_columns(FollowupTask.id).limit(_CANDIDATES)).all()
-        if not ids:
-            return None
-        for task_id in ids:
-            won = db.session.execute(update(FollowupTask)
-                                     .where(FollowupTask.id == task_id, _claimable())
-                                     .values(**_claim_values(user, now))
-                                     .execution_options(synchronize_session=False)).rowcount
-            if won:
-                return db.session.get(FollowupTask, task_id, populate_existing=True, options=_WITH_PATIENT)
-    return None
+def _abandoned(now: datetime, pol: policy.Policy):
+    """A claim past the claim timeout: its caller has gone, anyone in the queue may take it (the
+    deadline watch also hands such claims back, once a minute)."""
+    return ((FollowupTask.status == TaskStatus.CLAIMED) & FollowupTask.needs_data.is_(None)
+            & (FollowupTask.claimed_at < policy.claim_cutoff(now, pol)))
+
+
+# Another task of the same patient and its stay, in the same statement as the task itself.
+# Made once: an alias proxies every column, and building two per query costs more than the query.
+_OTHER, _STAY = aliased(FollowupTask, name="other_task"), aliased(Discharge, name="other_stay")
+
+
+def _live_claims(user: User, now: datetime, pol: policy.Policy):
+    """(task, its discharge) aliases and the clause for other callers' live claims."""
+    other, stay = _OTHER, _STAY
+    live = and_(other.status == TaskStatus.CLAIMED, other.claimed_by_id != user.id,
+                other.claimed_at >= policy.claim_cutoff(now, pol))
+    return other, stay, live
+
+
+def _held_patients(user: User, now: datetime, pol: policy.Policy):
+    """SQL: the patients another caller is on right now (one per live claim: a few rows, read
+    through the claimed-at index)."""
+    other, stay, live = _live_claims(user, now, pol)
+    return select(stay.patient_id).join(other, other.discharge_id == stay.id).where(live)
+
+
+def _someone_else_on(user: User, patient_id, now: datetime, pol: policy.Policy, but: int):
+    """SQL: another caller's live claim on a task of this patient (any level, stay or plan)."""
+    other, stay, live = _live_claims(user, now, pol)
+    return (select(other.id).join(stay, stay.id == other.discharge_id)
+            .where(live, stay.patient_id == patient_id, other.id != but))
+
+
+def _queue_tiers(user: User, now: datetime, pol: policy.Policy) -> tuple:
+    """WHERE clauses for the queue as next call takes from it: first what must not wait (tasks
+    assigned to this caller, patients who asked to be called about now: few rows, found through
+    their own indexes); then, by deadline, open tasks and abandoned claims (a claim past the
+    timeout is back in the queue at its deadline's place, as if released)."""
+    common = (task_filter(user), policy.ready_clause(now, pol), policy.hold_clause(user, now, pol))
+    first = and_(_claimable(), *common,
+                 or_(FollowupTask.assigned_to_id == user.id, policy.callback_due_clause(now, pol)))
+    return first, and_(_abandoned(now, pol), *common), and_(_claimable(), *common)
+
+
+def _candidates(user: User, where, now: datetime, pol: policy.Policy, skipped: list[int]):
+    """(task id, patient id) in deadline order, patients another caller is on left out."""
+    q = (select(FollowupTask.id, Discharge.patient_id).join(Discharge, Discharge.id == FollowupTask.discharge_id)
+         .where(where, Discharge.patient_id.not_in(_held_patients(user, now, pol)))
+         .order_by(FollowupTask.due_at, FollowupTask.id))
+    return q.where(FollowupTask.id.not_in(skipped)) if skipped else q
+
+
+def _any_abandoned(user: User, now: datetime, pol: policy.Policy) -> bool:
+    """Is there an abandoned claim in the user's queue (the claimed-at index: usually none)?"""
+    return db.session.scalar(select(FollowupTask.id).where(task_filter(user), _abandoned(now, pol)).limit(1)) is not None
+
+
+def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[int], abandoned_too: bool):
+    """PostgreSQL: one statement that takes the queue's first task, its row and its patient's
+    row locked (rows other callers are taking right now are skipped), with the discharge,
+    patient and ward loaded. Each part is read in index order and stops at its first row; COALESCE
+    stops at the first part that answers. An abandoned claim (rare: the deadline watch hands them
+    back every minute) is taken when it comes before the first open task; that part doubles the
+    planning time, so it is in the statement only when the queue has one."""
+    first, abandoned, open_ = _queue_tiers(user, now, pol)
+
+    def pick(where):
+        return (_candidates(user, where, now, pol, skipped).with_only_columns(FollowupTask.id)
+                .join(Patient, Patient.id == Discharge.patient_id).limit(1)
+                .with_for_update(key_share=True, skip_locked=True, of=[FollowupTask, Patient])
+                .correlate(None).scalar_subquery())
+    head = _candidates(user, open_, now, pol, skipped).limit(1).correlate(None)
+    head_due = head.with_only_columns(FollowupTask.due_at).scalar_subquery()
+    head_id = head.with_only_columns(FollowupTask.id).scalar_subquery()
+    before_head = or_(head_id.is_(None), FollowupTask.due_at < head_due,
+                      and_(FollowupTask.due_at == head_due, FollowupTask.id < head_id))
+    parts = [pick(first), pick(and_(abandoned, before_head)), pick(open_)] if abandoned_too else \
+        [pick(first), pick(open_)]
+    return (select(FollowupTask).where(FollowupTask.id == func.coalesce(*parts))
+            .options(*_WITH_PATIENT).execution_options(populate_existing=True))
+
+
+def _claim(user: User, task_id: int, patient_id: int, now: datetime, pol: policy.Policy) -> int | None:
+    """Claim a task still open (or abandoned) whose patient nobody else is on: one conditional
+    UPDATE. Returns the task's new version, or None. On PostgreSQL the caller holds the patient's
+    row lock (every claimer takes it before this check), and this statement's snapshot is taken
+    after it: a colleague who claimed the patient's other task just before is seen. SQLite has
+    one writer at a time, so the statement is atomic there anyway."""
+    return db.session.execute(
+        update(FollowupTask)
+        .where(FollowupTask.id == task_id, or_(_claimable(), _abandoned(now, pol)),
+               ~_someone_else_on(user, patient_id, now, pol, but=task_id).exists())
+        .values(**_claim_values(user, now)).returning(FollowupTask.version)
+        .execution_options(synchronize_session=False)).scalar()
+
+
+def _mark_claimed(task: FollowupTask, user: User, now: datetime, version: int) -> FollowupTask:
+    """The loaded task as the claim UPDATE left it (no flush, no reload)."""
+    for key, value in (("status", TaskStatus.CLAIMED), ("claimed_by_id", user.id), ("claimed_at", now),
+                       ("version", version)):
+        set_committed_value(task, key, value)
+    return task
 
 
 def next_task(user: User, now: datetime, pol: policy.Policy | None = None) -> FollowupTask | None:
     """Claim the most urgent callable task in the user's queue: tasks assigned to this caller
-    and due callbacks first, then the earliest deadline. Retry times are honoured, and calling
-    hours (a due callback wins over them). None when nothing is callable now."""
+    and due callbacks first, then abandoned claims, then the earliest deadline. Retry times are
+    honoured, and calling hours (a due callback wins over them). A patient another caller is on
+    (the other level, another stay) is skipped. None when nothing is callable now."""
     if user.role_enum not in CALLER_ROLES:
         raise NotAllowed("only callers work a queue")
     pol = pol or policy.default()
-    release_expired_claims(now, scope=task_filter(user), pol=pol)
-    base = (_scoped(user).where(_claimable(), policy.ready_clause(now, pol))
-            .order_by(FollowupTask.due_at, FollowupTask.id))
-    # First what must not wait: tasks assigned to this caller, and patients who asked to be
-    # called about now (few rows, found through their own indexes); then the deadline order.
-    first = base.where(policy.hold_clause(user, now, pol),
-                       or_(FollowupTask.assigned_to_id == user.id, policy.callback_due_clause(now, pol)))
-    # A patient another caller is on (the other level, another stay) is skipped: claim, then
-    # check under the patient's lock, and hand the task back if someone holds the patient.
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     skipped: list[int] = []
-    for _ in range(5):
-        query = first if first is not None else base.where(policy.hold_clause(user, now, pol))
-        if skipped:
-            query = query.where(FollowupTask.id.not_in(skipped))
-        task = _take_first(user, query, now)
-        if task is None:
-            if first is None:
+    abandoned_too = postgres and _any_abandoned(user, now, pol)
+    for _ in range(5):  # a round is lost only when a colleague took the patient meanwhile
+        if postgres:
+            task = db.session.scalar(_locked_pick(user, now, pol, skipped, abandoned_too))
+            if task is None:
                 return None
-            first, skipped = None, skipped
+            version = _claim(user, task.id, task.discharge.patient_id, now, pol)
+            if version is not None:
+                return _mark_claimed(task, user, now, version)
+            skipped.append(task.id)
             continue
-        if _patient_holder(user, task, now, pol) is None:
-            return task
-        task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None
-        db.session.flush()
-        skipped.append(task.id)
+        # SQLite: whoever's conditional UPDATE matches the row wins.
+        first, abandoned, open_ = _queue_tiers(user, now, pol)
+        rows = next((r for where in (first, or_(abandoned, open_))
+                     if (r := db.session.execute(_candidates(user, where, now, pol, skipped).limit(_CANDIDATES)).all())),
+                    [])
+        if not rows:
+            return None
+        for task_id, patient_id in rows:
+            if _claim(user, task_id, patient_id, now, pol) is not None:
+                return db.session.get(FollowupTask, task_id, populate_existing=True, options=_WITH_PATIENT)
+        skipped.extend(task_id for task_id, _ in rows)
     return None
 
 
@@ -336,10 +416,18 @@ def attempts_of(task: FollowupTask) -> list[CallAttempt]:
 
 def patient_attempt_times(task: FollowupTask) -> list[datetime]:
     """Every dial to this task's patient from any queue (both levels, every stay, any plan)."""
-    return list(db.session.scalars(
-        select(CallAttempt.at).join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
+    return [d.at for d in _patient_dials(task)]
+
+
+def _patient_dials(task: FollowupTask) -> list:
+    """(task_id, at, outcome, number_index) of every dial to this task's patient, in time order:
+    the task's own history and the patient's pacing from one read."""
+    return list(db.session.execute(
+        select(CallAttempt.task_id, CallAttempt.at, CallAttempt.outcome, CallAttempt.number_index)
+        .join(FollowupTask, FollowupTask.id == CallAttempt.task_id)
         .join(Discharge, Discharge.id == FollowupTask.discharge_id)
-        .where(Discharge.patient_id == task.discharge.patient_id)))
+        .where(Discharge.patient_id == task.discharge.patient_id)
+        .order_by(CallAttempt.at, CallAttempt.id)))
 
 
 def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
@@ -358,8 +446,9 @@ def record_attempt(user: User, task: FollowupTask, outcome: str, now: datetime,
     numbers = len(phone_numbers(task))
     if not 0 <= number_index < max(numbers, 1):
         raise Invalid("number_index: the patient has no such number", field="number_index")
-    history = attempts_of(task)
-    paced = patient_attempt_times(task) + [now]
+    dials = _patient_dials(task)
+    history = [d for d in dials if d.task_id == task.id]
+    paced = [d.at for d in dials] + [now]
     wrong = wrong_numbers(history) | ({number_index} if outcome == Outcome.WRONG_NUMBER else set())
     d = policy.decide(outcome, now, [a.at for a in history] + [now], task.due_at,
                       callback_at=callback_at, numbers_left=max(numbers - len(wrong), 0), pol=pol,

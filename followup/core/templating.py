@@ -18,12 +18,15 @@ def init_templating(app):
         from ..routes import NAV
         from ..extensions import db
         from ..notifications import unread_count
-        items, unread = [], 0
+        items = []
         if current_user.is_authenticated:
             items = [n for n in NAV if current_user.role in n.roles]
-            unread = unread_count(db.session, current_user.id)  # the bell, on every page
+        # Called by the layout only: an htmx fragment (a saved form, the dial list) renders
+        # neither the bell nor the menu, and should not count notifications for them.
         return {"menu": items, "_": gettext, "get_locale": get_locale, "current_path": request.path,
-                "unread_notifications": unread, "active_endpoint": _active(items)}
+                "unread_notifications": lambda: unread_count(db.session, current_user.id)
+                if current_user.is_authenticated else 0,  # the bell, on every page
+                "active_endpoint": lambda: _active(items)}
 
     def _active(items):
         """The menu entry of this page: the longest entry path that prefixes it ("/commission/score"

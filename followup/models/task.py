@@ -56,6 +56,9 @@ class FollowupTask(db.Model):
         Index("ix_task_callback_at", "callback_at", **_where("callback_at IS NOT NULL")),  # callbacks go first
         Index("ix_followup_task_assigned_to_id", "assigned_to_id", **_where("assigned_to_id IS NOT NULL")),
         Index("ix_task_close_mark", "close_mark_id", **_where("close_mark_id IS NOT NULL")),
+        # A patient's tasks through the patient's stays: pacing and one caller per patient, on
+        # every dial (the unique indexes above are partial: they serve one kind each).
+        Index("ix_task_discharge_id", "discharge_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -135,6 +135,7 @@ def record(task_id):
         db.session.rollback()
         return render_template("calls/_form.html", task=task, d=task.discharge,
                                **_form_context(task, request.form, {"_schema": [_call_error(err)]})), 409
+    db.session().expire_on_commit = False  # the answer shows what was just written: no reload
     db.session.commit()
     return render_template("calls/_record_saved.html", task=task, saved=True, attempts=queueing.attempts_of(task))
 

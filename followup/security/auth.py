@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, g, has_request_context, request, session
+from flask import current_app, has_request_context, request, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -135,22 +135,26 @@ def finish_login(user: User, *, method: str, now) -> str:
 @login_manager.user_loader
 def load_user(token: str):
     """The cookie holds "id:session_token" (Flask-Login) and the server session's token ("sid").
-    Both must match a live server-side session: logout, revocation, disable, and the idle and
-    absolute timeouts all end it here."""
-    from .sessions import find_live_session
+    Both must match a live server-side session (sessions.load_signed_in, one statement)."""
+    from .sessions import load_signed_in
     uid, _, tok = token.partition(":")
     if not uid.isdigit():
         return None
-    user = db.session.get(User, int(uid))
-    if user is None or not user.active or user.session_token != tok:
-        return None
-    live, written = find_live_session(session.get("sid"), user, now=utcnow())
+    user, written = load_signed_in(int(uid), tok, session.get("sid"), now=utcnow())
     if written:  # last-seen or expiry; nothing else is pending this early in the request
-        db.session.commit()
-    if live is None:
-        return None
-    g.user_session_id = live.id
+        _commit_keeping_loaded()
     return user
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what was just loaded (the user, wards, hospital, policy): they
+    are what this transaction read, and reloading them would cost the request four queries."""
+    s = db.session()
+    keep, s.expire_on_commit = s.expire_on_commit, False
+    try:
+        s.commit()
+    finally:
+        s.expire_on_commit = keep
 
 
 def password_expired(user: User, now) -> bool:

@@ -20,11 +20,17 @@ def default_mfa_roles() -> list[str]:
 
 def current_policy() -> SecurityPolicy:
     """The saved policy, or the defaults (a transient row) until the security admin saves one.
-    Cached for the request: the login path reads it several times."""
+    Cached for the request: the login path reads it several times. A signed-in request has it
+    already: the session check loads it with the user (sessions.load_signed_in)."""
     cached = g.get("_security_policy")
     if cached is not None:
         return cached
-    policy = db.session.get(SecurityPolicy, POLICY_ID)
+    return remember_policy(db.session.get(SecurityPolicy, POLICY_ID))
+
+
+def remember_policy(saved: SecurityPolicy | None) -> SecurityPolicy:
+    """Cache for this request the saved policy row, or the defaults when none is saved."""
+    policy = saved
     if policy is None:
         cfg = current_app.config
         policy = SecurityPolicy(id=POLICY_ID, mfa_roles=default_mfa_roles(),

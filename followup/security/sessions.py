@@ -4,13 +4,15 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from flask import g
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..core.clock import as_utc
 from ..extensions import db
 from ..models import User
-from ..models.security import UserSession
-from .policy import current_policy
+from ..models.security import SecurityPolicy, UserSession
+from .policy import POLICY_ID, remember_policy
 
 # Last-seen is written at most this often, so a nurse's clicks are not each a write.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -29,26 +31,39 @@ def start_session(user: User, *, now, ip: str = "", user_agent: str = "") -> str
     return token
 
 
-def find_live_session(token: str | None, user: User, *, now) -> tuple[UserSession | None, bool]:
-    """(the session for this cookie if still valid, whether it was written): an expired session
-    is revoked on the way, a live one's last-seen refreshed. Flushes; the caller commits."""
+def load_signed_in(user_id: int, epoch: str, token: str | None, *, now) -> tuple[User | None, bool]:
+    """The request's user if its cookie names a live session, and whether the session row was
+    written (last-seen or expiry; flushed, the caller commits). One statement for what every
+    signed-in request needs: the session by its token, its user with the wards and hospital
+    (queue scope and call rules), and the security policy (its timeouts, checked here; it is
+    cached for the request). Logout, revocation (a new epoch), disabling and the timeouts all
+    end a session here."""
     if not token:
         return None, False
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
-    if row is None or row.user_id != user.id or row.revoked_at is not None:
+    row = db.session.execute(
+        select(UserSession, User, SecurityPolicy)
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(SecurityPolicy, SecurityPolicy.id == POLICY_ID)
+        .where(UserSession.token_hash == _hash(token), User.id == user_id)
+        .options(joinedload(User.wards), joinedload(User.hospital))
+    ).unique().first()
+    if row is None:
         return None, False
-    if row.epoch != user.session_token or not user.active:
+    live, user, saved = row
+    policy = remember_policy(saved)
+    if not user.active or user.session_token != epoch or live.revoked_at is not None \
+            or live.epoch != user.session_token:
         return None, False
-    policy = current_policy()
-    if as_utc(row.created_at) + timedelta(hours=policy.absolute_timeout_hours) <= now:
-        return _expire(row, "absolute", now), True
-    if as_utc(row.last_seen_at) + timedelta(minutes=policy.idle_timeout_minutes) <= now:
-        return _expire(row, "idle", now), True
-    if now - as_utc(row.last_seen_at) < TOUCH_EVERY:
-        return row, False
-    row.last_seen_at = now
+    if as_utc(live.created_at) + timedelta(hours=policy.absolute_timeout_hours) <= now:
+        return _expire(live, "absolute", now), True
+    if as_utc(live.last_seen_at) + timedelta(minutes=policy.idle_timeout_minutes) <= now:
+        return _expire(live, "idle", now), True
+    g.user_session_id = live.id
+    if now - as_utc(live.last_seen_at) < TOUCH_EVERY:
+        return user, False
+    live.last_seen_at = now
     db.session.flush()
-    return row, True
+    return user, True
 
 
 def _expire(row: UserSession, reason: str, now):

@@ -128,6 +128,51 @@ def test_two_callers_claiming_both_levels_at_the_same_moment_one_wins(make_app, 
         db.session.commit()
 
 
+def test_two_callers_pressing_next_call_at_the_same_moment_never_share_a_patient(make_app, db, world, both):
+    """The nurse's queue and the centre's each hold one level of the same patient; both press
+    "next call" together, each in its own thread and session, many rounds: one gets the patient."""
+    app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 0, "pool_timeout": 30})
+    for round_ in range(8):
+        start, got, errors = threading.Barrier(2), [], []
+
+        def press(user_id):
+            with app.app_context():
+                try:
+                    user = _db.session.get(User, user_id)
+                    user.ward_ids
+                    start.wait(30)
+                    task = queueing.next_task(user, at(21, 9, round_))
+                    _db.session.commit()
+                    if task is not None:
+                        got.append((user_id, task.id))
+                except BaseException as exc:
+                    errors.append(exc)
+                finally:
+                    _db.session.remove()
+        threads = [threading.Thread(target=press, args=(uid,)) for uid in (world.nurse.id, world.centre.id)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert len(got) == 1, f"round {round_}: {got}"
+        db.session.expire_all()
+        held = db.session.scalars(select(FollowupTask).where(FollowupTask.status == TaskStatus.CLAIMED)).all()
+        assert [(t.claimed_by_id, t.id) for t in held] == got
+        held[0].status, held[0].claimed_by_id, held[0].claimed_at = TaskStatus.OPEN, None, None
+        db.session.commit()
+
+
+def test_next_call_skips_a_patient_held_at_the_other_level_and_takes_the_next_one(db, world, both):
+    ward, hosp = both
+    later = world.discharge(world.cardiology, discharged=date(2026, 11, 20), name="李明")
+    queueing.claim_task(world.nurse, ward.id, at(21, 9))
+    db.session.commit()
+    taken = queueing.next_task(world.centre, at(21, 9, 1))
+    assert taken is not None and taken.discharge_id == later.id
+    assert db.session.get(FollowupTask, hosp.id).status == TaskStatus.OPEN  # never claimed meanwhile
+
+
 def test_the_queue_page_at_21h_says_why_nobody_is_called_and_when(db, world, both, as_user):
     with time_machine.travel(at(21, 21), tick=False):
         page = as_user(world.nurse).get("/calls/").get_data(as_text=True)
