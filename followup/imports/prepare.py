@@ -4,6 +4,7 @@ ID number as keyed hash and mask), a content hash (to spot corrected rows) and t
 
 Everything here is a function of the rows and a few settings fixed for the batch, so the
 loader can prepare chunks in worker processes while the database writes earlier ones."""
+import dataclasses
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -37,8 +38,9 @@ class Rejected:
     original: str  # the file's own columns as JSON, ID numbers masked
     errors: list
 
-    def as_dict(self, batch_id: int) -> dict:
-        return {"batch_id": batch_id, "row_no": self.row_no, "original": self.original, "errors": self.errors}
+    def as_dict(self, batch_id: int, kept: bool = False) -> dict:
+        return {"batch_id": batch_id, "row_no": self.row_no, "original": self.original, "errors": self.errors,
+                "kept": kept}
 
 
 @dataclass
@@ -47,6 +49,7 @@ class PreparedChunk:
     rejects: list       # Rejected
     unchanged: int      # exact repeats of an earlier row of the chunk
     unresolved: list    # Prepared rows naming a ward that must be created first (by the writer)
+    warnings: list = dataclasses.field(default_factory=list)  # Rejected-shaped notes on rows that were kept
 
 
 def rejected_row(row_no, original, problems, id_keys) -> Rejected:
@@ -116,7 +119,7 @@ class ChunkPreparer:
             # No database here to create the ward: the writer stages this chunk itself.
             return PreparedChunk([], rejects, 0, prepared)
         encrypt, index = self.keys.encrypt, self.keys.blind_index
-        seen, out, unchanged = {}, [], 0
+        seen, out, unchanged, warnings = {}, [], 0, []
         for p in prepared:
             c = p.clean
             ward_id = self._ward(c["ward"])
@@ -130,10 +133,12 @@ class ChunkPreparer:
             set_name(person, c["name"])
             set_phones(person, c["phone"], self.keys)
             set_id_number(person, c["id_number"] or None, c["id_type"], self.keys)
+            id_raw = c.get("id_number_raw")  # a malformed number, set aside (rows.check_id)
             content = index(json.dumps(
                 [ward_id, at.isoformat(), c["admission_date"], c["disposition"], c["diagnosis_code"],
                  c["diagnosis_name"], c["attending_doctor"], c["medicines"], c["rehab_instructions"], c["name"],
-                 c["sex"], c["birth_date"], c["id_type"], person.id_number_hash, c["phone"]],
+                 c["sex"], c["birth_date"], c["id_type"], person.id_number_hash, c["phone"]]
+                + ([index(id_raw)] if id_raw else []),  # rows without one hash as they always did
                 default=str, ensure_ascii=False))
             key = (c["inpatient_no"], day)
             if key in seen:
@@ -145,6 +150,9 @@ class ChunkPreparer:
                         "inpatient_no", Reason(SAME_STAY, row=first_row))], self.id_keys))
                 continue
             seen[key] = (p.row_no, content)
+            if id_raw:
+                warnings.append(rejected_row(p.row_no, original_of(p.raw), [("id_number", c["id_issue"])],
+                                             self.id_keys))
             if day not in self._due:
                 self._due[day] = due_at_for(day, self.deadline_days)
             out.append((
@@ -154,5 +162,6 @@ class ChunkPreparer:
                 c["birth_date"], person.id_type, person.id_number_hash, person.id_number_masked,
                 encrypt(person.phone) if person.phone else None, person.phone_hash, person.phone_masked,
                 encrypt(person.other_phones) if person.other_phones else None,
-                person.id_number_hash or f"r{p.row_no}", c["needs_data"]))
-        return PreparedChunk(out, rejects, unchanged, [])
+                person.id_number_hash or f"r{p.row_no}", c["needs_data"],
+                encrypt(id_raw) if id_raw else None, c.get("id_issue")))
+        return PreparedChunk(out, rejects, unchanged, [], warnings)

@@ -84,6 +84,11 @@ class Discharge(db.Model):
     rehab_instructions: Mapped[str] = mapped_column(Text, default="")  # 康复指导
     import_batch_id: Mapped[int | None] = mapped_column()  # the batch that created it (not indexed: never queried by)
     content_hash: Mapped[str | None] = mapped_column(String(64))  # of the imported row, to spot changes
+    # A malformed ID number (bad check digit, wrong length, contradicting the row's birth date or
+    # sex) is set aside, never used as identity: kept encrypted with the reason (a msgid) until
+    # the ward or the hospital corrects it (calls/missing_data.py). The tasks stay callable.
+    id_number_raw: Mapped[str | None] = mapped_column(EncryptedText)
+    id_number_issue: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
