@@ -149,11 +149,12 @@ def test_a_stay_whose_only_problem_is_its_id_number_is_callable(world, db, set_a
     db.session.rollback()
 
 
-def test_rates_keep_the_stay_in_every_denominator(world, db, set_aside):
+@pytest.mark.parametrize("group_by", ["ward", "hospital", "county", "city"])
+def test_rates_keep_the_stay_in_every_denominator(world, db, set_aside, group_by):
     from followup.reports import rates as R
     rows = R.rates(select(Hospital.id).where(Hospital.id == world.hospital_a.id), date(2026, 11, 1),
-                   date(2026, 12, 1), now=NOON)
-    totals = rows[world.hospital_a.id]
+                   date(2026, 12, 1), group_by, now=NOON)
+    totals = R.total(rows)
     assert (totals["eligible"], totals["needs_data"], totals["followed"]) == (2, 0, 0)
     assert totals["not_yet_due"] == 2  # both stays counted and callable, neither on the needs-data line
 

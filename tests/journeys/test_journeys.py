@@ -147,3 +147,36 @@ def test_b_a_nurse_sees_why_she_cannot_call_at_night_and_works_her_queue_by_keyb
         assert len(keys) == len(set(keys)), f"one access key for two actions: {sorted(keys)}"
         box = save.bounding_box()
         assert box and box["y"] + box["height"] <= j.page.viewport_size["height"], box
+
+
+def test_g_a_stay_with_a_malformed_id_number_is_imported_with_a_warning_and_the_ward_corrects_it(journey, tmp_path):
+    """Issue 17: the row is kept and callable; the admin sees the warning, the nurse the stay on 待补资料."""
+    from tests.import_files import ID_MALE, csv_bytes, row
+    upload = tmp_path / "出院记录.csv"
+    upload.write_bytes(csv_bytes([row(no="JG00001", name="欧阳建华", id_number="371502196005010013", ward="心内科",
+                                      discharged="2026-11-10 10:30"),
+                                  row(no="JG00002", name="李秀英", id_number="", sex="女", ward="心内科")]))
+    admin = journey()
+    admin.sign_in("hadmin")
+    admin.goto("/imports/")
+    admin.page.set_input_files("input[name=file]", str(upload))
+    admin.page.click("form.import-form button")
+    admin.page.wait_for_selector("#import-progress:not([hx-get])", timeout=120_000)
+    admin.page.wait_for_load_state("domcontentloaded")
+    admin.check_language()
+    body = admin.page.inner_text("main")
+    assert "已导入但需更正" in body and "已导入，该值待更正" in body and "校验码不符" in body, body
+    admin.screenshot(f"import_warning_{admin.page.viewport_size['width']}")
+    nurse = journey()
+    nurse.sign_in("nurse")
+    nurse.goto("/calls/needs-data/")
+    section = nurse.page.inner_text("main")
+    assert "身份证号有误" in section and "欧阳建华" in section and "371502********0013" in section, section
+    nurse.page.locator("#bad-id-numbers").scroll_into_view_if_needed()
+    nurse.screenshot(f"needs_data_id_{nurse.page.viewport_size['width']}")
+    form = nurse.page.locator("tr:has-text('欧阳建华') form")
+    form.locator("input[name=id_number]").fill(ID_MALE)
+    form.locator("button").click()
+    nurse.page.wait_for_load_state("domcontentloaded")
+    nurse.check_language()
+    assert "欧阳建华" not in nurse.page.inner_text("#bad-id-numbers ~ table"), "still listed after correction"
