@@ -15,7 +15,7 @@ from typing import Callable
 from ..core.access import mask_id_number
 from ..core.clock import LOCAL_TZ
 from ..core.crypto import Keys
-from ..patients.identity import set_id_number, set_name, set_phones
+from ..patients.identity import name_pinyin, set_id_number, set_name, set_phones
 from ..calls.scheduling import due_at_for
 from .errors import N_, Reason
 from .rows import DischargeRowSchema, FastRowLoader, load_row
@@ -45,7 +45,7 @@ class Rejected:
 
 @dataclass
 class PreparedChunk:
-    rows: list          # staging tuples, in the column order of write.LOADED minus the two ids
+    rows: list          # staging tuples: write.LOADED's columns, then name pinyin and phone index
     rejects: list       # Rejected
     unchanged: int      # exact repeats of an earlier row of the chunk
     unresolved: list    # Prepared rows naming a ward that must be created first (by the writer)
@@ -57,6 +57,17 @@ def rejected_row(row_no, original, problems, id_keys) -> Rejected:
     safe = {k: (mask_id_number(v) if k in id_keys and v else v) for k, v in original.items()}
     return Rejected(row_no, json.dumps(safe, ensure_ascii=False),
                     [{"field": f, **(r.as_dict() if isinstance(r, Reason) else {"reason": r})} for f, r in problems])
+
+
+def _phone_index(numbers: list[str], index) -> tuple:
+    """(blind index, last 4, position) of each distinct number: what search_index.reindex writes."""
+    out, seen = [], set()
+    for pos, number in enumerate(numbers):
+        h = index(number)
+        if h not in seen:
+            seen.add(h)
+            out.append((h, number[-4:], pos))
+    return tuple(out)
 
 
 def ward_key(text_) -> str:
@@ -163,5 +174,8 @@ class ChunkPreparer:
                 encrypt(person.phone) if person.phone else None, person.phone_hash, person.phone_masked,
                 encrypt(person.other_phones) if person.other_phones else None,
                 person.id_number_hash or f"r{p.row_no}", c["needs_data"],
-                encrypt(id_raw) if id_raw else None, c.get("id_issue")))
+                encrypt(id_raw) if id_raw else None, c.get("id_issue"),
+                # Not staged (write.LOADED stops before them): what the COPY path writes for a new
+                # patient in the same pass, so search needs no second pass over the chunk.
+                name_pinyin(c["name"]), _phone_index(c["phone"], index)))
         return PreparedChunk(out, rejects, unchanged, [], warnings)

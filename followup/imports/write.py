@@ -25,6 +25,7 @@ from ..core.clock import utcnow
 from ..extensions import db
 from .prepare import ChunkPreparer, PreparedChunk, ward_key
 from ..models import Discharge, FollowupTask, Patient, Ward
+from ..models.outcome import PatientPhone
 from ..plans import tasks as plan_tasks
 from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
@@ -63,7 +64,10 @@ STAGE = Table(
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
 )
 LOADED = [c.name for c in STAGE.columns][:31]
-_PHONE, _KEY, _NEEDS, _ID_RAW = 21, 25, 26, 27  # positions in a prepared row
+# Positions in a prepared row: the staged columns (LOADED but the two ids), then what only the
+# COPY path writes (name pinyin, phone index).
+_PHONE, _KEY, _NEEDS, _ID_RAW, _PINYIN, _PHONE_INDEX = 21, 25, 26, 27, 29, 30
+_STAGED = len(LOADED) - 2
 
 
 class Wards:
@@ -130,10 +134,11 @@ class ChunkWriter:
             warnings += staged.warnings
         inserted = updated = 0
         if rows:
-            inserted, updated, same = self._apply(rows, self.now or t)
+            inserted, updated, same, staged = self._apply(rows, self.now or t)
             unchanged += same
-            with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
-                after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t, keys())
+            if staged:  # the COPY path wrote its patients' search columns and checked marks itself
+                with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
+                    after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in staged], self.now or t, keys())
             plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
         if rejects or warnings:
             s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects]
@@ -181,10 +186,11 @@ class ChunkWriter:
             conn.execute(STAGE.delete())
             conn.execute(insert(STAGE), [dict(zip(LOADED, r)) for r in rows])
 
-    def _apply(self, rows, now) -> tuple[int, int, int]:
-        """(inserted, updated, unchanged). On PostgreSQL the rows that are new stays of new
-        patients (nearly all of a first import) are copied straight into their tables; the
-        rest, and every row on SQLite, go through the staging table."""
+    def _apply(self, rows, now) -> tuple[int, int, int, list]:
+        """(inserted, updated, unchanged, the rows that went the staging way). On PostgreSQL the
+        rows that are new stays of new patients (nearly all of a first import) are copied
+        straight into their tables; the rest, and every row on SQLite, go through the staging
+        table."""
         conn = db.session.connection()
         inserted = 0
         if conn.dialect.name == "postgresql":
@@ -193,10 +199,10 @@ class ChunkWriter:
             with self._timed("insert new"):
                 inserted = self._insert_new(conn, new, now)
         if not rows:
-            return inserted, 0, 0
+            return inserted, 0, 0, []
         with self._timed("staged"):
             new, changed, same = self._apply_staged(conn, rows, now)
-        return inserted + new, changed, same
+        return inserted + new, changed, same, rows
 
     @contextmanager
     def _timed(self, what):
@@ -244,7 +250,13 @@ class ChunkWriter:
         cur = conn.connection.driver_connection.cursor()
         with self._timed("copy patients"), _copy(cur, Patient.__table__, _PATIENT_COLUMNS) as (cp, extra):
             for key, r in newest.items():
-                cp.write_row((patient_ids[key], h, *r[14:25], now, now, *extra))
+                cp.write_row((patient_ids[key], h, *r[14:25], now, now, r[_PINYIN], *extra))
+        # Their search index (every number's blind index), before the do-not-call check below,
+        # which reads it: a list may name a patient's second number.
+        with self._timed("copy phone index"), _copy(cur, PatientPhone.__table__, _PHONE_INDEX_COLUMNS) as (cp, extra):
+            for key, r in newest.items():
+                for phone_hash, last4, position in r[_PHONE_INDEX]:
+                    cp.write_row((patient_ids[key], h, phone_hash, last4, position, *extra))
         eligible, patient_of = [], {}
         with self._timed("copy discharges"), _copy(cur, Discharge.__table__, _DISCHARGE_COLUMNS) as (cp, extra):
             for r, did in zip(rows, discharge_ids):
@@ -254,7 +266,7 @@ class ChunkWriter:
                     has_phone = newest[r[_KEY]][_PHONE] is not None  # another stay of the patient's may have one
                     eligible.append((did, r[5], r[13], _without_phone(r[_NEEDS]) if has_phone else r[_NEEDS]))
                     patient_of[did] = patient_ids[r[_KEY]]
-        blocked = blocked_among(h, set(patient_of.values()), conn)  # died, or do-not-call (ID or phone)
+        blocked = blocked_among(h, set(patient_of.values()), conn)  # died, or do-not-call (ID or any phone)
         eligible = [e for e in eligible if patient_of[e[0]] not in blocked]
         cols, extra = _with_defaults(FollowupTask.__table__, _TASK_COLUMNS)
         with self._timed("insert tasks"):
@@ -271,7 +283,7 @@ class ChunkWriter:
         discharge_ids = _reserve_ids(conn, "discharge", len(rows))
         keys = list(dict.fromkeys(r[_KEY] for r in rows))
         patient_ids = dict(zip(keys, _reserve_ids(conn, "patient", len(keys))))
-        self._load_stage(conn, [r + (d, patient_ids[r[_KEY]]) for r, d in zip(rows, discharge_ids)])
+        self._load_stage(conn, [r[:_STAGED] + (d, patient_ids[r[_KEY]]) for r, d in zip(rows, discharge_ids)])
         st, h = STAGE.c, self.hospital.id
         D, P, T = Discharge.__table__, Patient.__table__, FollowupTask.__table__
         # Which rows are stays we already have (corrections or repeats)? Rows start as is_new=1.
@@ -374,7 +386,8 @@ def _reserve_ids(conn, table: str, n: int) -> list[int]:
 
 _PATIENT_COLUMNS = ("id", "hospital_id", "name", "name_initials", "sex", "birth_date", "id_type", "id_number_hash",
                     "id_number_masked", "phone", "phone_hash", "phone_masked", "other_phones", "created_at",
-                    "updated_at")
+                    "updated_at", "name_pinyin")
+_PHONE_INDEX_COLUMNS = ("patient_id", "hospital_id", "phone_hash", "last4", "position")
 _DISCHARGE_COLUMNS = ("id", "hospital_id", "ward_id", "patient_id", "inpatient_no", "admission_date", "discharge_at",
                       "discharge_date", "disposition", "diagnosis_code", "diagnosis_name", "attending_doctor",
                       "medicines", "rehab_instructions", "content_hash", "import_batch_id", "created_at",
