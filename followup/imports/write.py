@@ -124,8 +124,13 @@ class ChunkWriter:
             # hospital lock past its lease: the server ends the transaction, the lease's
             # successor proceeds. (The job's outbox lease is renewed by its own heartbeat.)
             ms = str(int(self.lease.total_seconds() * 1000))
+            # A chunk's commit need not wait for its WAL flush: a crash can lose only the last
+            # commits, and each takes its batch cursor with it, so the resumed run redoes exactly
+            # those rows. The last chunk (the batch completed) waits, as does everything else.
             s.execute(text("SELECT set_config('statement_timeout', :ms, true), "
-                           "set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": ms})
+                           "set_config('idle_in_transaction_session_timeout', :ms, true), "
+                           "set_config('synchronous_commit', :sync, true)"),
+                      {"ms": ms, "sync": "on" if final else "off"})
             s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
         rows, rejects, unchanged, warnings = chunk.rows, list(chunk.rejects), chunk.unchanged, list(chunk.warnings)
         if chunk.unresolved:
