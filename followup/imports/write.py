@@ -206,15 +206,7 @@ class ChunkWriter:
         if not rows:
             return inserted, 0, 0, []
         with self._timed("staged"):
-            pg = conn.dialect.name == "postgresql"
-            if pg:  # as in _split_new: a few stays per chunk, looked up by index whatever the stale
-                # statistics of a growing table say (at 1M rows a plan scanning the tasks whole
-                # made the chunk's handful of known patients cost 0.7 s a chunk)
-                conn.exec_driver_sql("SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
-                                     "SET LOCAL enable_mergejoin = off")
             new, changed, same = self._apply_staged(conn, rows, now)
-            if pg:
-                conn.exec_driver_sql("RESET enable_seqscan; RESET enable_hashjoin; RESET enable_mergejoin")
         return inserted + new, changed, same, rows
 
     @contextmanager
