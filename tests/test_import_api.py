@@ -67,7 +67,7 @@ def test_hl7_adt_a03_messages_are_committed_each_and_become_records_with_tasks(w
     assert (body["read"], body["inserted"], body["rejected"]) == (4, 3, 1)
     rejected = client.get(f"/api/v1/imports/{body['batch']}/rejected", headers=auth).get_json()
     assert rejected == [{"row": 4, "errors": [{"field": "_message", "reason": "消息类型 ADT^A01 不是 ADT^A03（出院）"}],
-                         "original": rejected[0]["original"]}]
+                         "original": rejected[0]["original"], "kept": False}]
     got = stays(db)
     h1 = got["H1"]
     assert (h1.patient.name, h1.patient.sex, h1.patient.phone, h1.patient.other_phones) == \

@@ -31,8 +31,11 @@ CELLS = {
     "birth_date": ["1960-05-01", "1960/5/1", "19600501", "", "2030-01-01", "05/01/1960", "1960-02-30",
                    datetime(1960, 5, 1)],
     "id_type": ["", "身份证", "居民身份证", "护照", "passport", "what"],
+    # Malformed ones too (bad check digit, wrong length, a birth date or sex contradicting the
+    # row's, a future or impossible birth date inside): kept with the number set aside by both.
     "id_number": ["", "  ", ID_MALE, ID_MALE.lower(), "110105491231002", "110105194912310021", "E12345678",
-                  "ab", "11010519491231002X"],
+                  "ab", "11010519491231002X", "371502196005010013", "3715021960050100", "37150219600501001",
+                  "11010519990230002X", "11010520991231002X", " 371502196005010016 ", "37150219600501001６"],
     "phone": ["13800138000", "13800138000, 0635-8278001", "0635-8278001", "010-12345678",
               "12345678901", "400-820-8820", "", "13800138000x", "1380013800\x01", "00861380013800"],
     "admission_date": ["2026-11-01", "", "2026-11-15", "2026-11-21", "2026年11月1日", "bad"],
@@ -79,6 +82,18 @@ def test_the_fast_row_loader_takes_the_plain_rows_of_a_his_export():
     for values in rows:
         record, problems = columns.extract_text(values)
         assert not problems and loader.load(record) == load_row(DischargeRowSchema(now=NOW), record)[0]
+
+
+def test_the_fast_row_loader_takes_rows_with_a_malformed_id_number_too():
+    """They are kept (issue 17), so they are not a reason to leave the fast path."""
+    loader = FastRowLoader(NOW)
+    columns = ColumnMap(CN_HEADERS)
+    for values in (row(id_number="371502196005010013"), row(id_number=ID_MALE, sex="女"),
+                   row(id_number="3715021960050100")):
+        record, _problems = columns.extract_text(values)
+        fast = loader.load(record)
+        assert fast is not None and fast == load_row(DischargeRowSchema(now=NOW), record)[0]
+        assert (fast["id_number"], fast["id_number_raw"]) == ("", values[4]) and fast["id_issue"]
 
 
 def test_csv_cell_extraction_matches_the_general_extraction():

@@ -13,7 +13,9 @@ Module map, in the order a payload goes through it:
                 The source's decoder maps a hospital's own codes, then HL7 table 0112 / FHIR codes.
 - rows          `rows.py` the row schema (marshmallow; reasons are catalogue msgids) and its fast
                 path; `values.py` phones (extensions kept), ID numbers, dates, codes.
-                A stay without a valid phone or 离院方式 is kept, marked `needs_data`.
+                A stay without a valid phone or 离院方式 is kept, marked `needs_data`; one
+                with a malformed ID number is kept, the number set aside on the stay (a
+                warning row of the batch, listed on 待补资料), its tasks callable.
 - prepare       `prepare.py` validated rows → staging tuples (ward, personal data encrypted and
                 hashed, content hash, due date), in worker processes for big files.
 - write         `write.py` one transaction per chunk: COPY of new stays (PostgreSQL) or the staging

@@ -4,6 +4,7 @@ ID number as keyed hash and mask), a content hash (to spot corrected rows) and t
 
 Everything here is a function of the rows and a few settings fixed for the batch, so the
 loader can prepare chunks in worker processes while the database writes earlier ones."""
+import dataclasses
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Callable
 from ..core.access import mask_id_number
 from ..core.clock import LOCAL_TZ
 from ..core.crypto import Keys
-from ..patients.identity import set_id_number, set_name, set_phones
+from ..patients.identity import name_pinyin, set_id_number, set_name, set_phones
 from ..calls.scheduling import due_at_for
 from .errors import N_, Reason
 from .rows import DischargeRowSchema, FastRowLoader, load_row
@@ -37,16 +38,18 @@ class Rejected:
     original: str  # the file's own columns as JSON, ID numbers masked
     errors: list
 
-    def as_dict(self, batch_id: int) -> dict:
-        return {"batch_id": batch_id, "row_no": self.row_no, "original": self.original, "errors": self.errors}
+    def as_dict(self, batch_id: int, kept: bool = False) -> dict:
+        return {"batch_id": batch_id, "row_no": self.row_no, "original": self.original, "errors": self.errors,
+                "kept": kept}
 
 
 @dataclass
 class PreparedChunk:
-    rows: list          # staging tuples, in the column order of write.LOADED minus the two ids
+    rows: list          # staging tuples: write.LOADED's columns, then name pinyin and phone index
     rejects: list       # Rejected
     unchanged: int      # exact repeats of an earlier row of the chunk
     unresolved: list    # Prepared rows naming a ward that must be created first (by the writer)
+    warnings: list = dataclasses.field(default_factory=list)  # Rejected-shaped notes on rows that were kept
 
 
 def rejected_row(row_no, original, problems, id_keys) -> Rejected:
@@ -54,6 +57,17 @@ def rejected_row(row_no, original, problems, id_keys) -> Rejected:
     safe = {k: (mask_id_number(v) if k in id_keys and v else v) for k, v in original.items()}
     return Rejected(row_no, json.dumps(safe, ensure_ascii=False),
                     [{"field": f, **(r.as_dict() if isinstance(r, Reason) else {"reason": r})} for f, r in problems])
+
+
+def _phone_index(numbers: list[str], index) -> tuple:
+    """(blind index, last 4, position) of each distinct number: what search_index.reindex writes."""
+    out, seen = [], set()
+    for pos, number in enumerate(numbers):
+        h = index(number)
+        if h not in seen:
+            seen.add(h)
+            out.append((h, number[-4:], pos))
+    return tuple(out)
 
 
 def ward_key(text_) -> str:
@@ -116,7 +130,7 @@ class ChunkPreparer:
             # No database here to create the ward: the writer stages this chunk itself.
             return PreparedChunk([], rejects, 0, prepared)
         encrypt, index = self.keys.encrypt, self.keys.blind_index
-        seen, out, unchanged = {}, [], 0
+        seen, out, unchanged, warnings = {}, [], 0, []
         for p in prepared:
             c = p.clean
             ward_id = self._ward(c["ward"])
@@ -130,10 +144,12 @@ class ChunkPreparer:
             set_name(person, c["name"])
             set_phones(person, c["phone"], self.keys)
             set_id_number(person, c["id_number"] or None, c["id_type"], self.keys)
+            id_raw = c.get("id_number_raw")  # a malformed number, set aside (rows.check_id)
             content = index(json.dumps(
                 [ward_id, at.isoformat(), c["admission_date"], c["disposition"], c["diagnosis_code"],
                  c["diagnosis_name"], c["attending_doctor"], c["medicines"], c["rehab_instructions"], c["name"],
-                 c["sex"], c["birth_date"], c["id_type"], person.id_number_hash, c["phone"]],
+                 c["sex"], c["birth_date"], c["id_type"], person.id_number_hash, c["phone"]]
+                + ([index(id_raw)] if id_raw else []),  # rows without one hash as they always did
                 default=str, ensure_ascii=False))
             key = (c["inpatient_no"], day)
             if key in seen:
@@ -145,6 +161,9 @@ class ChunkPreparer:
                         "inpatient_no", Reason(SAME_STAY, row=first_row))], self.id_keys))
                 continue
             seen[key] = (p.row_no, content)
+            if id_raw:
+                warnings.append(rejected_row(p.row_no, original_of(p.raw), [("id_number", c["id_issue"])],
+                                             self.id_keys))
             if day not in self._due:
                 self._due[day] = due_at_for(day, self.deadline_days)
             out.append((
@@ -154,5 +173,9 @@ class ChunkPreparer:
                 c["birth_date"], person.id_type, person.id_number_hash, person.id_number_masked,
                 encrypt(person.phone) if person.phone else None, person.phone_hash, person.phone_masked,
                 encrypt(person.other_phones) if person.other_phones else None,
-                person.id_number_hash or f"r{p.row_no}", c["needs_data"]))
-        return PreparedChunk(out, rejects, unchanged, [])
+                person.id_number_hash or f"r{p.row_no}", c["needs_data"],
+                encrypt(id_raw) if id_raw else None, c.get("id_issue"),
+                # Not staged (write.LOADED stops before them): what the COPY path writes for a new
+                # patient in the same pass, so search needs no second pass over the chunk.
+                name_pinyin(c["name"]), _phone_index(c["phone"], index)))
+        return PreparedChunk(out, rejects, unchanged, [], warnings)

@@ -1,5 +1,6 @@
 """The discharge row schema: one mapped row (raw text per field) → a clean record, or a list of
-(field, reason) problems. Every input path (CSV, xlsx, HL7, FHIR) ends here."""
+(field, reason) problems. Every input path (CSV, xlsx, HL7, FHIR) ends here. A malformed ID number
+is not a problem of the row: it is set aside (`id_number_raw`, `id_issue`) and the stay kept."""
 import re
 from datetime import date, datetime
 
@@ -114,24 +115,38 @@ class DischargeRowSchema(Schema):
             errors["discharge_at"] = [N_("discharge is before admission")]
         if born and born > self.now.date():
             errors["birth_date"] = [N_("birth date is in the future")]
-        raw_id = (data.get("id_number") or "").strip()
-        if raw_id:
-            id_type = data.get("id_type") or "resident"
-            try:
-                if id_type == "resident":
-                    number = v.normalise_resident_id(raw_id)
-                    id_born, id_sex = v.resident_id_facts(number)
-                    if born and born != id_born:
-                        errors["id_number"] = [N_("birth date differs from the one inside the ID number")]
-                    elif data.get("sex") in ("1", "2") and data["sex"] != id_sex:
-                        errors["id_number"] = [N_("sex differs from the one the ID number encodes")]
-                else:
-                    number = v.normalise_other_id(raw_id)
-                data["id_number"] = number
-            except ValueError as exc:
-                errors["id_number"] = [str(exc)]
+        number, raw, issue = check_id(data.get("id_number"), data.get("id_type"), born, data.get("sex"))
+        data.update(id_number=number, id_number_raw=raw, id_issue=issue)
         if errors:
+            if issue:  # rejected for another reason: the clerk corrects both at once
+                errors["id_number"] = [issue]
             raise ValidationError(errors)
+
+
+ID_DIFFERS_BIRTH = N_("birth date differs from the one inside the ID number")
+ID_DIFFERS_SEX = N_("sex differs from the one the ID number encodes")
+
+
+def check_id(raw, id_type, born, sex) -> tuple[str, str, str | None]:
+    """(number, set-aside raw value, reason): (normalised, "", None) for a good or empty number;
+    ("", raw, reason) for a malformed one. A malformed number names nobody for sure, so it is
+    set aside (not used as identity) and the stay kept: the row still names a patient and a stay
+    (issue 17). The one function for the schema and the fast loader, so they cannot drift."""
+    raw = (raw or "").strip()
+    if not raw:
+        return "", "", None
+    try:
+        if (id_type or "resident") != "resident":
+            return v.normalise_other_id(raw), "", None
+        number = v.normalise_resident_id(raw)
+        id_born, id_sex = v.resident_id_facts(number)
+    except ValueError as exc:
+        return "", raw, str(exc)
+    if born and born != id_born:
+        return "", raw, ID_DIFFERS_BIRTH
+    if sex in ("1", "2") and sex != id_sex:
+        return "", raw, ID_DIFFERS_SEX
+    return number, "", None
 
 
 # C0 control characters (NUL included, which PostgreSQL text refuses) other than tab and newline.
@@ -254,21 +269,10 @@ class FastRowLoader:
         if at > self.now or (admitted and admitted > at.astimezone(v.LOCAL_TZ).date()) \
                 or (birth and birth > self.today):
             return None
-        id_number = id_raw
-        if id_raw.strip():
-            try:
-                if (id_type or "resident") == "resident":
-                    id_number = v.normalise_resident_id(id_raw)
-                    id_born, id_sex = v.resident_id_facts(id_number)
-                    if (birth and birth != id_born) or (sex in ("1", "2") and sex != id_sex):
-                        return None
-                else:
-                    id_number = v.normalise_other_id(id_raw)
-            except ValueError:
-                return None
+        id_number, id_set_aside, id_issue = check_id(id_raw, id_type, birth, sex)
         clean.update(sex=sex or "0", birth_date=birth, id_type=id_type or "resident", id_number=id_number,
                      phone=phones, admission_date=admitted, discharge_at=at, disposition=disposition,
-                     needs_data=None)
+                     id_number_raw=id_set_aside, id_issue=id_issue, needs_data=None)
         return clean
 
 

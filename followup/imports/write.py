@@ -25,6 +25,7 @@ from ..core.clock import utcnow
 from ..extensions import db
 from .prepare import ChunkPreparer, PreparedChunk, ward_key
 from ..models import Discharge, FollowupTask, Patient, Ward
+from ..models.outcome import PatientPhone
 from ..plans import tasks as plan_tasks
 from ..models.discharge import DISPOSITION_DIED
 from ..models.imports import BatchStatus, ImportBatch, ImportRejectedRow
@@ -52,6 +53,7 @@ STAGE = Table(
     Column("p_phone_masked", String(32)), Column("p_other_phones", LargeBinary),
     Column("p_key", String(64)),  # one new patient per key: the ID hash, else the row
     Column("needs_data", String(24)),  # what the tasks wait for (FollowupTask.needs_data)
+    Column("id_raw", LargeBinary), Column("id_issue", String(128)),  # a malformed ID number, set aside
     # Ids reserved before the COPY (so no UPDATE has to hand them out): the discharge id is
     # replaced by the existing one for a stay we have; the new patient id is used only when
     # neither the stay nor the ID number is known.
@@ -61,8 +63,11 @@ STAGE = Table(
     Column("is_new", Integer, server_default=text("1")), Column("changed", Integer, server_default=text("0")),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
 )
-LOADED = [c.name for c in STAGE.columns][:29]
-_PHONE, _KEY, _NEEDS = 21, 25, 26  # positions in a prepared row
+LOADED = [c.name for c in STAGE.columns][:31]
+# Positions in a prepared row: the staged columns (LOADED but the two ids), then what only the
+# COPY path writes (name pinyin, phone index).
+_PHONE, _KEY, _NEEDS, _ID_RAW, _PINYIN, _PHONE_INDEX = 21, 25, 26, 27, 29, 30
+_STAGED = len(LOADED) - 2
 
 
 class Wards:
@@ -119,26 +124,35 @@ class ChunkWriter:
             # hospital lock past its lease: the server ends the transaction, the lease's
             # successor proceeds. (The job's outbox lease is renewed by its own heartbeat.)
             ms = str(int(self.lease.total_seconds() * 1000))
+            # A chunk's commit need not wait for its WAL flush: a crash can lose only the last
+            # commits, and each takes its batch cursor with it, so the resumed run redoes exactly
+            # those rows. The last chunk (the batch completed) waits, as does everything else.
             s.execute(text("SELECT set_config('statement_timeout', :ms, true), "
-                           "set_config('idle_in_transaction_session_timeout', :ms, true)"), {"ms": ms})
+                           "set_config('idle_in_transaction_session_timeout', :ms, true), "
+                           "set_config('synchronous_commit', :sync, true)"),
+                      {"ms": ms, "sync": "on" if final else "off"})
             s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
-        rows, rejects, unchanged = chunk.rows, list(chunk.rejects), chunk.unchanged
+        rows, rejects, unchanged, warnings = chunk.rows, list(chunk.rejects), chunk.unchanged, list(chunk.warnings)
         if chunk.unresolved:
             staged = self.preparer.stage(chunk.unresolved, rejects)
             rows, unchanged = rows + staged.rows, unchanged + staged.unchanged
+            warnings += staged.warnings
         inserted = updated = 0
         if rows:
-            inserted, updated, same = self._apply(rows, self.now or t)
+            inserted, updated, same, staged = self._apply(rows, self.now or t)
             unchanged += same
-            with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
-                after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t, keys())
+            if staged:  # the COPY path wrote its patients' search columns and checked marks itself
+                with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
+                    after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in staged], self.now or t, keys())
             plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
-        if rejects:
-            s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects])
+        if rejects or warnings:
+            s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects]
+                      + [r.as_dict(self.batch_id, kept=True) for r in warnings])
         s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
             read=ImportBatch.read + read, inserted=ImportBatch.inserted + inserted,
             updated=ImportBatch.updated + updated, unchanged=ImportBatch.unchanged + unchanged,
-            rejected=ImportBatch.rejected + len(rejects), progress_at=utcnow()))
+            rejected=ImportBatch.rejected + len(rejects), warned=ImportBatch.warned + len(warnings),
+            progress_at=utcnow()))
         if final:
             self._finish()
         with self._timed("commit"):
@@ -178,10 +192,11 @@ class ChunkWriter:
             conn.execute(STAGE.delete())
             conn.execute(insert(STAGE), [dict(zip(LOADED, r)) for r in rows])
 
-    def _apply(self, rows, now) -> tuple[int, int, int]:
-        """(inserted, updated, unchanged). On PostgreSQL the rows that are new stays of new
-        patients (nearly all of a first import) are copied straight into their tables; the
-        rest, and every row on SQLite, go through the staging table."""
+    def _apply(self, rows, now) -> tuple[int, int, int, list]:
+        """(inserted, updated, unchanged, the rows that went the staging way). On PostgreSQL the
+        rows that are new stays of new patients (nearly all of a first import) are copied
+        straight into their tables; the rest, and every row on SQLite, go through the staging
+        table."""
         conn = db.session.connection()
         inserted = 0
         if conn.dialect.name == "postgresql":
@@ -190,10 +205,10 @@ class ChunkWriter:
             with self._timed("insert new"):
                 inserted = self._insert_new(conn, new, now)
         if not rows:
-            return inserted, 0, 0
+            return inserted, 0, 0, []
         with self._timed("staged"):
             new, changed, same = self._apply_staged(conn, rows, now)
-        return inserted + new, changed, same
+        return inserted + new, changed, same, rows
 
     @contextmanager
     def _timed(self, what):
@@ -241,17 +256,23 @@ class ChunkWriter:
         cur = conn.connection.driver_connection.cursor()
         with self._timed("copy patients"), _copy(cur, Patient.__table__, _PATIENT_COLUMNS) as (cp, extra):
             for key, r in newest.items():
-                cp.write_row((patient_ids[key], h, *r[14:25], now, now, *extra))
+                cp.write_row((patient_ids[key], h, *r[14:25], now, now, r[_PINYIN], *extra))
+        # Their search index (every number's blind index), before the do-not-call check below,
+        # which reads it: a list may name a patient's second number.
+        with self._timed("copy phone index"), _copy(cur, PatientPhone.__table__, _PHONE_INDEX_COLUMNS) as (cp, extra):
+            for key, r in newest.items():
+                for phone_hash, last4, position in r[_PHONE_INDEX]:
+                    cp.write_row((patient_ids[key], h, phone_hash, last4, position, *extra))
         eligible, patient_of = [], {}
         with self._timed("copy discharges"), _copy(cur, Discharge.__table__, _DISCHARGE_COLUMNS) as (cp, extra):
             for r, did in zip(rows, discharge_ids):
                 cp.write_row((did, h, r[5], patient_ids[r[_KEY]], r[1], r[4], r[3], r[2], *r[6:13], batch,
-                              now, now, *extra))
+                              now, now, r[_ID_RAW], r[_ID_RAW + 1], *extra))
                 if r[6] != DISPOSITION_DIED:
                     has_phone = newest[r[_KEY]][_PHONE] is not None  # another stay of the patient's may have one
                     eligible.append((did, r[5], r[13], _without_phone(r[_NEEDS]) if has_phone else r[_NEEDS]))
                     patient_of[did] = patient_ids[r[_KEY]]
-        blocked = blocked_among(h, set(patient_of.values()), conn)  # died, or do-not-call (ID or phone)
+        blocked = blocked_among(h, set(patient_of.values()), conn)  # died, or do-not-call (ID or any phone)
         eligible = [e for e in eligible if patient_of[e[0]] not in blocked]
         cols, extra = _with_defaults(FollowupTask.__table__, _TASK_COLUMNS)
         with self._timed("insert tasks"):
@@ -268,7 +289,7 @@ class ChunkWriter:
         discharge_ids = _reserve_ids(conn, "discharge", len(rows))
         keys = list(dict.fromkeys(r[_KEY] for r in rows))
         patient_ids = dict(zip(keys, _reserve_ids(conn, "patient", len(keys))))
-        self._load_stage(conn, [r + (d, patient_ids[r[_KEY]]) for r, d in zip(rows, discharge_ids)])
+        self._load_stage(conn, [r[:_STAGED] + (d, patient_ids[r[_KEY]]) for r, d in zip(rows, discharge_ids)])
         st, h = STAGE.c, self.hospital.id
         D, P, T = Discharge.__table__, Patient.__table__, FollowupTask.__table__
         # Which rows are stays we already have (corrections or repeats)? Rows start as is_new=1.
@@ -294,6 +315,12 @@ class ChunkWriter:
         # Contact details: the newest row wins (a known patient's new stay, or a corrected row),
         # but a row without a valid phone does not erase the number we have.
         kept = {k: func.coalesce(v, P.c[k]) for k, v in contact.items() if k in _PHONE_FIELDS}
+        # A patient known without a (valid) ID number takes the one a newer row brings (a row
+        # whose number was set aside, corrected and sent again); a known number is never replaced.
+        kept.update(id_type=case((P.c.id_number_hash.is_(None) & st.p_id_hash.is_not(None), st.p_id_type),
+                                 else_=P.c.id_type),
+                    id_number_hash=func.coalesce(P.c.id_number_hash, st.p_id_hash),
+                    id_number_masked=case((P.c.id_number_hash.is_(None), st.p_id_masked), else_=P.c.id_number_masked))
         conn.execute(update(P).values(**{**contact, **kept}, updated_at=now).where(
             P.c.id == st.patient_id, (st.is_new == 1) | (st.changed == 1)))
         # A stay whose row had no phone needs none when its patient has one (another stay's).
@@ -305,7 +332,7 @@ class ChunkWriter:
                     disposition=st.disposition, diagnosis_code=st.diagnosis_code, diagnosis_name=st.diagnosis_name,
                     attending_doctor=st.attending_doctor, medicines=st.medicines,
                     rehab_instructions=st.rehab_instructions, content_hash=st.content_hash,
-                    import_batch_id=literal(self.batch_id))
+                    import_batch_id=literal(self.batch_id), id_number_raw=st.id_raw, id_number_issue=st.id_issue)
         _insert_from(conn, D, {"id": st.discharge_id, "hospital_id": literal(h),
                                "patient_id": func.coalesce(st.patient_id, st.p_new_id),
                                "inpatient_no": st.inpatient_no, "discharge_date": st.discharge_date, **stay,
@@ -345,7 +372,7 @@ class ChunkWriter:
             status=BatchStatus.COMPLETED, finished_at=utcnow(), lease_owner=None, lease_until=None))
         drop_payload(self.batch_id)
         counts = db.session.execute(select(ImportBatch.read, ImportBatch.inserted, ImportBatch.updated,
-                                           ImportBatch.unchanged, ImportBatch.rejected)
+                                           ImportBatch.unchanged, ImportBatch.rejected, ImportBatch.warned)
                                     .where(ImportBatch.id == self.batch_id)).one()._asdict()
         audit.record("import.completed", object_type="import_batch", object_id=self.batch_id, detail=counts)
 
@@ -365,11 +392,12 @@ def _reserve_ids(conn, table: str, n: int) -> list[int]:
 
 _PATIENT_COLUMNS = ("id", "hospital_id", "name", "name_initials", "sex", "birth_date", "id_type", "id_number_hash",
                     "id_number_masked", "phone", "phone_hash", "phone_masked", "other_phones", "created_at",
-                    "updated_at")
+                    "updated_at", "name_pinyin")
+_PHONE_INDEX_COLUMNS = ("patient_id", "hospital_id", "phone_hash", "last4", "position")
 _DISCHARGE_COLUMNS = ("id", "hospital_id", "ward_id", "patient_id", "inpatient_no", "admission_date", "discharge_at",
                       "discharge_date", "disposition", "diagnosis_code", "diagnosis_name", "attending_doctor",
                       "medicines", "rehab_instructions", "content_hash", "import_batch_id", "created_at",
-                      "updated_at")
+                      "updated_at", "id_number_raw", "id_number_issue")
 _TASK_COLUMNS = ("discharge_id", "level", "hospital_id", "ward_id", "status", "due_at", "created_at", "version",
                  "needs_data")
 _PHONE_FIELDS = ("phone", "phone_hash", "phone_masked", "other_phones")

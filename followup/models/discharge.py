@@ -1,7 +1,7 @@
 """Patients and their discharge records (出院记录), as a hospital's HIS exports them."""
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -20,6 +20,8 @@ DISPOSITIONS = {
     "9": "其他",
 }
 DISPOSITION_DIED = "5"
+
+_ID_ISSUE = "id_number_issue IS NOT NULL"
 
 SEXES = {"0": "未知", "1": "男", "2": "女", "9": "未说明"}  # GB/T 2261.1
 
@@ -64,8 +66,12 @@ class Discharge(db.Model):
 
     __table_args__ = (
         UniqueConstraint("hospital_id", "inpatient_no", "discharge_date"),
+        # What a task's one foreign key points at: the stay and its hospital (models/task.py).
+        UniqueConstraint("id", "hospital_id"),
         # Covers the month's population of a hospital (sampling, summaries) as an index-only scan.
         Index("ix_discharge_population", "hospital_id", "discharge_date", "disposition", "id"),
+        # The ward's list of ID numbers to correct (待补资料): partial, so clean stays add nothing.
+        Index("ix_discharge_id_number_issue", "ward_id", postgresql_where=text(_ID_ISSUE), sqlite_where=text(_ID_ISSUE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +90,11 @@ class Discharge(db.Model):
     rehab_instructions: Mapped[str] = mapped_column(Text, default="")  # 康复指导
     import_batch_id: Mapped[int | None] = mapped_column()  # the batch that created it (not indexed: never queried by)
     content_hash: Mapped[str | None] = mapped_column(String(64))  # of the imported row, to spot changes
+    # A malformed ID number (bad check digit, wrong length, contradicting the row's birth date or
+    # sex) is set aside, never used as identity: kept encrypted with the reason (a msgid) until
+    # the ward or the hospital corrects it (calls/missing_data.py). The tasks stay callable.
+    id_number_raw: Mapped[str | None] = mapped_column(EncryptedText)
+    id_number_issue: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

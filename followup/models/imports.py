@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -50,6 +50,7 @@ class ImportBatch(db.Model):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    warned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # rows kept with a note
     # One runner at a time: a lease taken by UPDATE … WHERE lease expired, renewed each chunk.
     lease_owner: Mapped[str | None] = mapped_column(String(36))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -85,7 +86,7 @@ class ImportBatch(db.Model):
 
     def counts(self) -> dict:
         return {"batch": self.id, "status": self.status, "read": self.read, "inserted": self.inserted,
-                "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected}
+                "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected, "warned": self.warned}
 
 
 class ImportPayloadPart(db.Model):
@@ -98,7 +99,8 @@ class ImportPayloadPart(db.Model):
 
 
 class ImportRejectedRow(db.Model):
-    """A row that could not be imported: the file's own columns and why. The columns are kept
+    """A row that could not be imported, or (`kept`) one imported with a note to correct (a
+    malformed ID number set aside): the file's own columns and why. The columns are kept
     encrypted (they hold names and phones) and ID numbers in them masked before storing."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +108,7 @@ class ImportRejectedRow(db.Model):
     row_no: Mapped[int] = mapped_column(Integer)
     original: Mapped[str] = mapped_column(EncryptedText)  # JSON object: header → cell text
     errors: Mapped[list] = mapped_column(JSON, default=list)  # [{"field": …, "reason": …}]
+    kept: Mapped[bool] = mapped_column(default=False, server_default=false())  # a warning, not a rejection
 
     @property
     def columns(self) -> dict:

@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, Integer, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -39,6 +39,14 @@ def _where(condition: str) -> dict:
 
 class FollowupTask(db.Model):
     __table_args__ = (
+        # One key says the task belongs to an existing stay AND to that stay's hospital; it used to
+        # be three (discharge, hospital, ward), each a lookup per task row: 2 per discharge, so a
+        # 1M-row import paid 6M of them (bench/import_checks.py). The ward is not keyed: it is
+        # derived, copied from the stay (a ward-keyed FK) by every writer, and a finished task
+        # keeps the ward that did the work when the stay's ward is corrected, so it cannot be
+        # tied to the stay's current ward.
+        ForeignKeyConstraint(["discharge_id", "hospital_id"], ["discharge.id", "discharge.hospital_id"],
+                             ondelete="CASCADE"),
         # One mandatory task per level, one task per plan step, one review reminder per discharge.
         Index("uq_followup_task_mandatory", "discharge_id", "level", unique=True, **_where("kind = 'mandatory'")),
         Index("uq_followup_task_plan_step", "discharge_id", "plan_id", "plan_day", unique=True,
@@ -62,11 +70,11 @@ class FollowupTask(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    discharge_id: Mapped[int] = mapped_column(ForeignKey("discharge.id", ondelete="CASCADE"))
+    discharge_id: Mapped[int] = mapped_column()
     level: Mapped[str] = mapped_column(String(8))
     # Copied from the discharge so queues are one index scan; a discharge never changes hospital.
-    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospital.id"))
-    ward_id: Mapped[int] = mapped_column(ForeignKey("ward.id"))
+    hospital_id: Mapped[int] = mapped_column()
+    ward_id: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(12), default=TaskStatus.OPEN)
     kind: Mapped[str] = mapped_column(String(12), default=TaskKind.MANDATORY, server_default="mandatory")
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("followup_plan.id", ondelete="CASCADE"))

@@ -47,6 +47,8 @@ class BatchSchema(Schema):
     updated = fields.Int()
     unchanged = fields.Int()
     rejected = fields.Int()
+    warned = fields.Int(metadata={"description": "rows imported with a note to correct (GET /{batch}/rejected, "
+                                                 "kept=true): a malformed ID number set aside"})
     error = fields.Str(allow_none=True, attribute="error_text",
                        metadata={"description": "why the batch failed, in the reader's language"})
 
@@ -61,6 +63,8 @@ class RejectedSchema(Schema):
                                         for e in r.errors],
                              metadata={"description": "[{field, reason}], the reason in the reader's language"})
     original = fields.Dict(attribute="columns", metadata={"description": "the row as sent; ID numbers masked"})
+    kept = fields.Bool(metadata={"description": "true: the row was imported and the errors are warnings "
+                                                "(the field was set aside until corrected)"})
 
 
 def _accept(data: bytes, source: str | None, filename: str = ""):
@@ -143,7 +147,8 @@ def get_batch(batch_id):
 @blp.response(200, RejectedSchema(many=True))
 @token_required
 def get_rejected(batch_id):
-    """The rejected rows of a batch, each with its row number, fields and reasons."""
+    """The rejected rows of a batch, each with its row number, fields and reasons, and the rows kept
+    with a warning (`kept`: true)."""
     batch = _own_batch(batch_id)
     rows = list(rejected_rows(batch.id))
     db.session.commit()

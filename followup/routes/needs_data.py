@@ -1,4 +1,5 @@
-"""The ward's list of stays kept with missing data (no valid phone, no 离院方式), to complete."""
+"""The ward's list of stays kept with missing data (no valid phone, no 离院方式, a malformed ID
+number), to complete."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -33,7 +34,7 @@ def index():
 def complete(discharge_id):
     try:
         complete_stay(current_user, discharge_id, request.form.get("phone", ""),
-                      request.form.get("disposition", ""), utcnow())
+                      request.form.get("disposition", ""), utcnow(), request.form.get("id_number", ""))
     except CallError as exc:
         db.session.rollback()
         if exc.status == 404:

@@ -409,3 +409,36 @@ def test_d_qa_reads_the_summary_follows_an_item_to_its_close_and_opens_the_excel
     complaint_rows = [r for r in wb["投诉"].iter_rows(values_only=True) if words in (r[3] or "")]
     assert len(complaint_rows) == 1 and complaint_rows[0][-1] == "已销号", complaint_rows
     assert not [r for r in wb["整改台账"].iter_rows(values_only=True) if words in str(r[-1] or "")]
+
+
+def test_g_a_stay_with_a_malformed_id_number_is_imported_with_a_warning_and_the_ward_corrects_it(journey, tmp_path):
+    """Issue 17: the row is kept and callable; the admin sees the warning, the nurse the stay on 待补资料."""
+    from tests.import_files import ID_MALE, csv_bytes, row
+    upload = tmp_path / "出院记录.csv"
+    upload.write_bytes(csv_bytes([row(no="JG00001", name="欧阳建华", id_number="371502196005010013", ward="心内科",
+                                      discharged="2026-11-10 10:30"),
+                                  row(no="JG00002", name="李秀英", id_number="", sex="女", ward="心内科")]))
+    admin = journey()
+    admin.sign_in("hadmin")
+    admin.goto("/imports/")
+    admin.page.set_input_files("input[name=file]", str(upload))
+    admin.page.click("form.import-form button")
+    admin.page.wait_for_selector("#import-progress:not([hx-get])", timeout=120_000)
+    admin.page.wait_for_load_state("domcontentloaded")
+    admin.check_language()
+    body = admin.page.inner_text("main")
+    assert "已导入但需更正" in body and "已导入，该值待更正" in body and "校验码不符" in body, body
+    admin.screenshot(f"import_warning_{admin.page.viewport_size['width']}")
+    nurse = journey()
+    nurse.sign_in("nurse")
+    nurse.goto("/calls/needs-data/")
+    section = nurse.page.inner_text("main")
+    assert "身份证号有误" in section and "欧阳建华" in section and "371502********0013" in section, section
+    nurse.page.locator("#bad-id-numbers").scroll_into_view_if_needed()
+    nurse.screenshot(f"needs_data_id_{nurse.page.viewport_size['width']}")
+    form = nurse.page.locator("tr:has-text('欧阳建华') form")
+    form.locator("input[name=id_number]").fill(ID_MALE)
+    form.locator("button").click()
+    nurse.page.wait_for_load_state("domcontentloaded")
+    nurse.check_language()
+    assert "欧阳建华" not in nurse.page.inner_text("#bad-id-numbers ~ table"), "still listed after correction"
