@@ -23,6 +23,12 @@ def test_schema_has_the_core_tables(app):
             "audit_event", "outbox_job", "alembic_version"} <= names
 
 
+def _the_head() -> str:
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config()).get_current_head()
+
+
 def test_0019_down_and_up_keep_every_stay_and_task(world, db):
     """0019/0019b (malformed ID numbers kept; one key from a task to its stay) go down to 0018 and
     up again on a database holding stays and tasks, which all survive. On SQLite batch mode
@@ -48,7 +54,7 @@ def test_0019_down_and_up_keep_every_stay_and_task(world, db):
         upgrade(revision="heads")
     assert counts() == (2, 4)
     with db.engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0019b"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == _the_head()
         if conn.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # on again for the app
             mandatory = conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'uq_followup_task_mandatory'"))
