@@ -188,3 +188,20 @@ def test_a_corrected_row_sent_again_gives_the_patient_the_number(world, db):
     assert (b.updated, b.warned) == (1, 0)
     k1 = stay(db, "K1")
     assert (k1.id_number_raw, k1.id_number_issue) == (None, None) and k1.patient.id_number_hash is not None
+
+
+def test_an_unknown_id_document_type_sets_the_number_aside_and_keeps_the_stay(world, db):
+    """An unknown 证件类型 code made the whole row a rejection: the stay was lost. The number
+    beside an unknown type names nobody for sure, so it is set aside like a malformed one; a row
+    with an unknown type and no number is simply kept."""
+    from tests.import_files import CN_HEADERS
+    rows = [row(no="T1") + ["军官证X"], row(no="T2", id_number="") + ["不明证件"], row(no="T3") + ["身份证"]]
+    b = imported(world, db, csv_bytes(rows, headers=CN_HEADERS + ["证件类型"]))
+    assert (b.read, b.inserted, b.rejected, b.warned) == (3, 3, 0, 1)
+    assert_kept_and_set_aside(db, "T1", ID_MALE, "unknown ID document type")
+    assert stay(db, "T1").patient.id_type == "resident"
+    kept_plain = stay(db, "T2")
+    assert kept_plain is not None and kept_plain.id_number_issue is None and kept_plain.id_number_raw in (None, "")
+    assert stay(db, "T3").patient.id_number_hash is not None  # a known type: the number is the identity
+    [note] = list(rejected_rows(b.id))
+    assert (note.row_no, note.kept, [e["field"] for e in note.errors]) == (2, True, ["id_number"])

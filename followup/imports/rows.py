@@ -86,7 +86,7 @@ class DischargeRowSchema(Schema):
     name = Text(MAX_TEXT["name"], required=True)
     sex = Normalised(lambda s: v.normalise_code(s, v.SEX_ALIASES, v.UNKNOWN_SEX), load_default=None)
     birth_date = Normalised(lambda s: v.parse_datetime(s, date_only=True), load_default=None)
-    id_type = Normalised(v.normalise_id_type, load_default=None)
+    id_type = Normalised(lambda s: id_type_or_unknown(s), load_default=None)
     id_number = fields.Str(load_default="", error_messages=MESSAGES)
     phone = Phones(load_default=list)
     admission_date = Normalised(lambda s: v.parse_datetime(s, date_only=True), load_default=None)
@@ -123,8 +123,21 @@ class DischargeRowSchema(Schema):
             raise ValidationError(errors)
 
 
+UNKNOWN_ID_TYPE_REASON = N_("unknown ID document type")
 ID_DIFFERS_BIRTH = N_("birth date differs from the one inside the ID number")
 ID_DIFFERS_SEX = N_("sex differs from the one the ID number encodes")
+
+
+UNKNOWN_ID_TYPE = "?"  # a 证件类型 we do not know: the number beside it is set aside, the row kept
+
+
+def id_type_or_unknown(raw) -> str:
+    """The ID document type, or UNKNOWN_ID_TYPE: an unknown type does not lose the stay (issue 17),
+    it only makes the number beside it unusable as identity (check_id sets it aside)."""
+    try:
+        return v.normalise_id_type(raw)
+    except ValueError:
+        return UNKNOWN_ID_TYPE
 
 
 def check_id(raw, id_type, born, sex) -> tuple[str, str, str | None]:
@@ -135,6 +148,8 @@ def check_id(raw, id_type, born, sex) -> tuple[str, str, str | None]:
     raw = (raw or "").strip()
     if not raw:
         return "", "", None
+    if id_type == UNKNOWN_ID_TYPE:
+        return "", raw, UNKNOWN_ID_TYPE_REASON
     try:
         if (id_type or "resident") != "resident":
             return v.normalise_other_id(raw), "", None
@@ -159,10 +174,16 @@ def load_row(schema: DischargeRowSchema, record: dict) -> tuple[dict | None, lis
         clean = schema.load({k: x.translate(_CONTROL) if isinstance(x, str) else x for k, x in record.items()})
     except ValidationError as exc:
         return None, _flatten(exc.messages)
-    clean["id_type"] = clean.get("id_type") or "resident"
+    clean["id_type"] = known_id_type(clean.get("id_type"))
     clean["sex"] = clean.get("sex") or "0"
     clean["needs_data"] = needs_data(clean["phone"], clean["disposition"])
     return clean, []
+
+
+def known_id_type(id_type: str | None) -> str:
+    """What the stay stores: an unknown or missing type reads as the default (its number, if any,
+    was set aside by check_id)."""
+    return "resident" if id_type in (None, "", UNKNOWN_ID_TYPE) else id_type
 
 
 def needs_data(phones: list, disposition: str | None) -> str | None:
@@ -253,7 +274,7 @@ class FastRowLoader:
         at = self._cached(self._datetimes, raw_at, v.parse_datetime)
         disposition = self._optional(record, "disposition", self._dispositions, _disposition)
         sex = self._optional(record, "sex", self._sexes, _sex)
-        id_type = self._optional(record, "id_type", self._id_types, v.normalise_id_type)
+        id_type = self._optional(record, "id_type", self._id_types, id_type_or_unknown)
         birth = self._optional(record, "birth_date", self._dates, _date_only)
         admitted = self._optional(record, "admission_date", self._dates, _date_only)
         if at is None or disposition in (None, _MISS) or _MISS in (sex, id_type, birth, admitted):
@@ -270,7 +291,7 @@ class FastRowLoader:
                 or (birth and birth > self.today):
             return None
         id_number, id_set_aside, id_issue = check_id(id_raw, id_type, birth, sex)
-        clean.update(sex=sex or "0", birth_date=birth, id_type=id_type or "resident", id_number=id_number,
+        clean.update(sex=sex or "0", birth_date=birth, id_type=known_id_type(id_type), id_number=id_number,
                      phone=phones, admission_date=admitted, discharge_at=at, disposition=disposition,
                      id_number_raw=id_set_aside, id_issue=id_issue, needs_data=None)
         return clean
