@@ -16,7 +16,9 @@ RISKY = ("=", "+", "-", "@", "\t", "\r", "\0")
 # The audit export's SHA-256 chain hashes: hex that now and then holds 11 digits in a row.
 DIGEST = re.compile(r"[0-9a-f]{64}")
 # Exports whose purpose is to give back what the uploader sent (they hold the raw rows).
-RAW_BY_DESIGN = {"imports.rejected_csv"}
+# The rejected rows go back to the hospital that sent them, raw by design; the import template
+# holds one fixed example row (the standard's sample ID number, a service number), no patient.
+RAW_BY_DESIGN = {"imports.rejected_csv", "imports.template_download"}
 
 
 def _cells(resp):
