@@ -98,5 +98,12 @@ def imported(world, data, hospital=None, **kw):
     return db.session.get(ImportBatch, batch.id)
 
 
+def stay(db, no):
+    """The stay with this 住院号, as the database has it."""
+    from sqlalchemy import select
+    from followup.models import Discharge
+    return db.session.scalar(select(Discharge).where(Discharge.inpatient_no == no))
+
+
 def counts(b):
     return (b.read, b.inserted, b.updated, b.unchanged, b.rejected)

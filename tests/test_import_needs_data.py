@@ -6,29 +6,23 @@ import re
 from datetime import date, datetime
 
 import pytest
-from flask import current_app
 from sqlalchemy import select
 
 from followup.calls import Conflict, queueing
-from followup.core.clock import LOCAL_TZ, utcnow
-from followup.imports.batches import receive_bytes
-from followup.imports.run import ImportSettings, rejected_rows, run_batch
-from followup.models import Discharge, FollowupTask
+from followup.core.clock import LOCAL_TZ
+from followup.imports.run import rejected_rows
+from followup.models import Discharge
 from tests.import_files import adt_a03, csv_bytes, row
+from tests import import_files
+from tests.import_files import stay
 
 NOON = datetime(2026, 11, 12, 10, 0, tzinfo=LOCAL_TZ)  # within calling hours, after the discharges
 
 
 def imported(world, db, data, source=None):
-    batch, _ = receive_bytes(world.hospital_a, data, source=source, channel="cli", now=utcnow(), submit_job=False)
-    db.session.commit()
-    assert run_batch(batch.id, ImportSettings.from_app(current_app)) == "completed"
-    db.session.expire_all()
+    batch = import_files.imported(world, data, source=source)
+    assert batch.status == "completed", batch.error
     return batch
-
-
-def stay(db, no) -> Discharge:
-    return db.session.scalar(select(Discharge).where(Discharge.inpatient_no == no))
 
 
 def needs(d: Discharge) -> set:
