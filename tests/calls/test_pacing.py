@@ -90,6 +90,14 @@ def test_two_callers_never_hold_one_patient_and_the_second_sees_who_and_until_wh
     assert queueing.claim_task(world.centre, hosp.id, at(21, 9, 16)).claimed_by_id == world.centre.id
 
 
+def _together(*threads: threading.Thread) -> None:
+    """Start the racing threads, then wait for each (a minute at most)."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+
 def test_two_callers_claiming_both_levels_at_the_same_moment_one_wins(make_app, db, world, both):
     """Each caller in its own thread and session, released together, many rounds."""
     app = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 0, "pool_timeout": 30})
@@ -113,12 +121,8 @@ def test_two_callers_claiming_both_levels_at_the_same_moment_one_wins(make_app, 
                     errors.append(exc)
                 finally:
                     _db.session.remove()
-        threads = [threading.Thread(target=claim, args=(world.nurse.id, ward.id)),
-                   threading.Thread(target=claim, args=(world.centre.id, hosp.id))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        _together(threading.Thread(target=claim, args=(world.nurse.id, ward.id)),
+                  threading.Thread(target=claim, args=(world.centre.id, hosp.id)))
         assert not errors, errors
         assert len(won) == 1, f"round {round_}: {won}"
         db.session.expire_all()
@@ -149,11 +153,7 @@ def test_two_callers_pressing_next_call_at_the_same_moment_never_share_a_patient
                     errors.append(exc)
                 finally:
                     _db.session.remove()
-        threads = [threading.Thread(target=press, args=(uid,)) for uid in (world.nurse.id, world.centre.id)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        _together(*(threading.Thread(target=press, args=(uid,)) for uid in (world.nurse.id, world.centre.id)))
         assert not errors, errors
         assert len(got) == 1, f"round {round_}: {got}"
         db.session.expire_all()
