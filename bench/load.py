@@ -186,9 +186,9 @@ def caller(base, s, rec, think, rng, stop):
                     data={**form, "csrf_token": s.headers["X-CSRFToken"]})
 
 
-def qa_reader(base, s, rec, month, stop):
-    pages = [(f"{base}/qa/summary?month={month}", "/qa/summary"), (f"{base}/qa/opinions", "/qa/opinions"),
-             (f"{base}/ledger/", "/ledger/")]
+def qa_reader(route, s, rec, month, stop):
+    pages = [(route(f"/qa/summary?month={month}"), "/qa/summary"), (route("/qa/opinions"), "/qa/opinions"),
+             (route("/ledger/"), "/ledger/")]
     i = 0
     while not stop.wait(3):
         url, name = pages[i % len(pages)]
@@ -213,11 +213,11 @@ def importer(base, token, rec, every, rows, stop):
             k += 1
 
 
-def auditor(base, s, rec, at, month, stop):
+def auditor(route, s, rec, at, month, stop):
     if stop.wait(at):
         return
     t0 = time.perf_counter()
-    r = rec.request(s, "audit", "POST", f"{base}/sampling/draw", "/sampling/draw", ok=(302,),
+    r = rec.request(s, "audit", "POST", route("/sampling/draw"), "/sampling/draw", ok=(302,),
                     data={"period": month, "rate": "1", "public_seed": "load test", "reason": "bench/load.py run",
                           "csrf_token": s.headers["X-CSRFToken"]},
                     allow_redirects=False)
@@ -226,7 +226,7 @@ def auditor(base, s, rec, at, month, stop):
         return
     work = r.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
     while not stop.wait(1):  # as the page does: poll until the work page turns into the sample
-        p = rec.request(s, "audit", "GET", f"{base}/work/{work}", "/work/{id}", ok=(200, 302),
+        p = rec.request(s, "audit", "GET", route(f"/work/{work}"), "/work/{id}", ok=(200, 302),
                         allow_redirects=False)
         if p is not None and p.status_code == 302:
             rec.events["draw"] = f"done {time.perf_counter() - t0:.1f} s after the click (seen by polling)"
@@ -309,6 +309,8 @@ def main():
     ap.add_argument("--draw-at", type=float, default=30)
     ap.add_argument("--web-workers", type=int, default=3)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--report-workers", type=int, default=1,
+                    help="the reports pool's gunicorn workers (0: the callers' pool serves the QA and audit pages too)")
     ap.add_argument("--port", type=int, default=8393)
     ap.add_argument("--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/followup_bench_prod_load")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/9")
@@ -337,17 +339,24 @@ def main():
     started = subprocess.run(pl + ["start", *common, "--database", args.database.replace("+psycopg", ""),
                                    "--redis", args.redis, "--port", str(args.port),
                                    "--web-workers", str(args.web_workers), "--threads", str(args.threads),
+                                   "--report-workers", str(args.report_workers),
                                    "--server-cpus", server_cpu, *env_args], capture_output=True, text=True)
     if started.returncode:
         raise SystemExit(f"bin/prod-local start failed:\n{started.stdout}\n{started.stderr}")
     info = json.loads(started.stdout.strip().splitlines()[-1])
-    base, access_log = info["base"], os.path.join(info["state"], "access.log")
+    base, access_logs = info["base"], [os.path.join(info["state"], "access.log")]
+    if info["reports_base"] != base:  # the reports pool, as nginx routes it (deploy/nginx/followup.conf)
+        access_logs.append(os.path.join(info["state"], "access-reports.log"))
+
+    def route(path):
+        head = path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+        return (info["reports_base"] if head in info["report_prefixes"] else base) + path
     os.sched_setaffinity(0, {0})  # the load generator on the first CPU, the server on the last
     try:
         from followup.core.clock import utcnow
         from followup.reports.monthly import previous_month
         month = previous_month(utcnow())
-        offset = os.path.getsize(access_log)
+        offsets = [os.path.getsize(p) if os.path.exists(p) else 0 for p in access_logs]
         rec = Recorder()
         callers = [sign_in(base, f"n{i:03d}" if i < args.callers // 2 else f"c{i:03d}") for i in range(args.callers)]
         qa, audit = sign_in(base, "qa"), sign_in(base, "auditor")
@@ -360,9 +369,9 @@ def main():
         stop = threading.Event()
         threads = [threading.Thread(target=caller, args=(base, s, rec, args.think, random.Random(i), stop))
                    for i, s in enumerate(callers)]
-        threads += [threading.Thread(target=qa_reader, args=(base, qa, rec, month, stop)),
+        threads += [threading.Thread(target=qa_reader, args=(route, qa, rec, month, stop)),
                     threading.Thread(target=importer, args=(base, token, rec, args.import_every, args.import_rows, stop)),
-                    threading.Thread(target=auditor, args=(base, audit, rec, args.draw_at, month, stop)),
+                    threading.Thread(target=auditor, args=(route, audit, rec, args.draw_at, month, stop)),
                     threading.Thread(target=probe, args=(base, rec, stop))]
         for t in threads:
             t.start()
@@ -380,7 +389,7 @@ def main():
         jobs, imports = job_latency(args.database, since)
     finally:
         subprocess.run(pl + ["stop", *common], capture_output=True, text=True)
-    lines = read_from(access_log, offset)
+    lines = [ln for p, o in zip(access_logs, offsets) for ln in read_from(p, o)]
     report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load_before, load_after, server_cpu,
            (server_wait_s, pg_cpu_s, pg_wait_s, len(backends)))
 
@@ -400,7 +409,10 @@ def report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load
     server_wait_s, pg_cpu_s, pg_wait_s, n_backends = waits
     print(f"\n{args.callers} paced callers (think {args.think:g} s), QA reader, HIS import of {args.import_rows} rows "
           f"every {args.import_every:g} s, one county draw at {args.draw_at:g} s; {wall:.0f} s measured")
-    print(f"machine: {os.cpu_count()} CPUs; server (gunicorn {args.web_workers}x{args.threads}, 2 rq workers, cron) "
+    pool = (f"reports pool {args.report_workers}x4 for /qa/, /ledger/, /sampling/ ..., " if args.report_workers
+            else "no reports pool, ")
+    print(f"machine: {os.cpu_count()} CPUs; server (callers' gunicorn {args.web_workers}x{args.threads}, {pool}"
+          f"2 rq workers, cron; all but the callers' pool at niceness 10) "
           f"pinned to CPU {server_cpu}, load generator to CPU 0, PostgreSQL and Redis unpinned (shared services); "
           f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min, whole machine: "
           "other people's processes included)")

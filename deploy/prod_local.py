@@ -59,14 +59,39 @@ def environment(args, folder: str) -> dict:
     return env
 
 
-def processes(args) -> dict[str, list[str]]:
-    flask = os.path.join(VENV, "flask")
-    return {
-        "web": [os.path.join(VENV, "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-        "worker-imports": [flask, "followup", "worker", "--queue", "imports", "--queue", "default"],
-        "worker-reports": [flask, "followup", "worker", "--queue", "reports", "--queue", "default"],
-        "cron": [flask, "followup", "cron", "--interval", str(args.cron_interval)],
+# The pages that read months of data (QA summaries, ledgers, the commission's and auditors'
+# pages) are served by their own gunicorn pool, as nginx routes them in production
+# (deploy/nginx/followup.conf, `location ~ ^/(…)/` → followup_reports): a summary holds its worker's
+# interpreter for a second or two of CPU, and the callers' requests must not queue behind it. A test
+# holds this list and the nginx location equal.
+REPORT_PREFIXES = ("qa", "ledger", "commission", "quality", "sampling", "audit", "findings", "escalation")
+# Background work yields the CPU to the callers' pool: niceness 10 for the reports pool, the rq
+# workers and cron (systemd: Nice=10 in their units).
+BACKGROUND_NICE = 10
+
+
+def is_report_path(path: str) -> bool:
+    return path.lstrip("/").split("/", 1)[0] in REPORT_PREFIXES
+
+
+def processes(args, folder: str) -> dict[str, tuple[list[str], dict]]:
+    """name → (command line, environment overlay)."""
+    flask, gunicorn = os.path.join(VENV, "flask"), os.path.join(VENV, "gunicorn")
+    nice = ["nice", "-n", str(BACKGROUND_NICE)]
+    out = {
+        "web": ([gunicorn, "-c", "deploy/gunicorn.conf.py", "wsgi:app"], {}),
+        "worker-imports": (nice + [flask, "followup", "worker", "--queue", "imports", "--queue", "default"], {}),
+        "worker-reports": (nice + [flask, "followup", "worker", "--queue", "reports", "--queue", "default"], {}),
+        "cron": (nice + [flask, "followup", "cron", "--interval", str(args.cron_interval)], {}),
     }
+    if args.report_workers:
+        out["web-reports"] = (nice + [gunicorn, "-c", "deploy/gunicorn.conf.py", "wsgi:app"], {
+            "GUNICORN_BIND": f"127.0.0.1:{args.port + 1}", "GUNICORN_WORKERS": str(args.report_workers),
+            "GUNICORN_THREADS": "4",
+            "GUNICORN_ACCESSLOG": os.path.join(folder, "access-reports.log"),
+            "GUNICORN_ERRORLOG": os.path.join(folder, "web-reports.log"),
+            "GUNICORN_CONTROL_SOCKET": os.path.join(folder, "gunicorn-reports.ctl")})
+    return out
 
 
 def ensure_database(url: str) -> None:
@@ -110,20 +135,21 @@ def start(args) -> int:
                         os.path.join(folder, "demo-accounts.txt")], env=env, cwd=ROOT, check=True)
     pin = ["taskset", "-c", args.server_cpus] if args.server_cpus else []
     pids = {}
-    for name, cmd in processes(args).items():
+    for name, (cmd, overlay) in processes(args, folder).items():
         log = open(os.path.join(folder, f"{name}.log"), "ab")
-        proc = subprocess.Popen(pin + cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(pin + cmd, env={**env, **overlay}, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         pids[name] = proc.pid
     with open(os.path.join(folder, "pids.json"), "w") as fh:
         json.dump(pids, fh)
     base = f"http://127.0.0.1:{args.port}"
-    if not _wait_healthy(base, pids, args.wait):
+    reports = f"http://127.0.0.1:{args.port + 1}" if args.report_workers else base
+    if not all(_wait_healthy(b, pids, args.wait) for b in {base, reports}):
         print(f"web did not answer /healthz in {args.wait} s; logs in {folder}")
         stop(args)
         return 1
-    print(json.dumps({"base": base, "state": folder, "pids": pids, "database": args.database,
-                      "redis": args.redis}))
+    print(json.dumps({"base": base, "reports_base": reports, "report_prefixes": list(REPORT_PREFIXES),
+                      "state": folder, "pids": pids, "database": args.database, "redis": args.redis}))
     return 0
 
 
@@ -184,6 +210,8 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, default=8300)
     ap.add_argument("--web-workers", type=int, default=3)
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--report-workers", type=int, default=1,
+                    help="gunicorn workers of the reports pool on --port + 1 (0: the main pool serves every page)")
     ap.add_argument("--cron-interval", type=int, default=10)
     ap.add_argument("--server-cpus", default="", help="taskset CPU list for every server process, e.g. 1")
     ap.add_argument("--seed-demo", action="store_true")

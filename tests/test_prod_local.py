@@ -43,7 +43,15 @@ def topology(redis_url):
 
 def test_prod_local_starts_every_process_runs_a_job_and_stops_cleanly(topology):
     info, name = topology
-    assert set(info["pids"]) == {"web", "worker-imports", "worker-reports", "cron"}
+    assert set(info["pids"]) == {"web", "web-reports", "worker-imports", "worker-reports", "cron"}
+    # Background work at niceness 10, the callers' pool at 0 (/proc/<pid>/stat field 19).
+    nice = {n: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) for n, pid in info["pids"].items()}
+    assert nice == {"web": 0, "web-reports": 10, "worker-imports": 10, "worker-reports": 10, "cron": 10}
+    # The reports pool answers the report pages' prefixes on its own port, with its own log.
+    assert info["reports_base"] != info["base"] and "qa" in info["report_prefixes"]
+    with urllib.request.urlopen(urllib.request.Request(f"{info['reports_base']}/qa/summary",
+                                                       headers={"X-Request-ID": "smoke-test-0002"})) as r:
+        assert r.status == 200 and "login" in r.url  # signed out: sent to the login page
     assert json.loads(_prod_local("status", "--name", name).stdout) == dict.fromkeys(info["pids"], "running")
     with urllib.request.urlopen(urllib.request.Request(f"{info['base']}/healthz",
                                                        headers={"X-Request-ID": "smoke-test-0001"})) as r:
@@ -62,6 +70,8 @@ def test_prod_local_starts_every_process_runs_a_job_and_stops_cleanly(topology):
     with open(os.path.join(info["state"], "access.log")) as fh:
         line = [ln for ln in fh if "smoke-test-0001" in ln][0].rstrip("\n").split("\t")
     assert line[1:4] == ["GET", "/healthz", "200"] and int(line[4]) > 0  # %(D)s: server-side µs
+    with open(os.path.join(info["state"], "access-reports.log")) as fh:
+        assert [ln.split("\t")[1:4] for ln in fh if "smoke-test-0002" in ln] == [["GET", "/qa/summary", "302"]]
 
     stopped = json.loads(_prod_local("stop", "--name", name).stdout)
     assert stopped == {"stopped": sorted(info["pids"]), "killed_after_grace": []}
