@@ -244,12 +244,14 @@ def probe(base, rec, stop):
 # --- what the CPUs did ---------------------------------------------------------------------
 
 def cpu_ticks(pids) -> float:
+    """CPU seconds of these processes, with their children that have exited and been waited for
+    (cutime, cstime): an rq worker's work horses, an import's forked helpers."""
     total = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 f = fh.read().rsplit(")", 1)[1].split()
-            total += int(f[11]) + int(f[12])
+            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
         except OSError:
             pass
     return total / os.sysconf("SC_CLK_TCK")
@@ -364,6 +366,7 @@ def main():
         server_pids = tree(info["pids"].values())
         backends = db_backends(args.database)
         cpu0_server, cpu0_self, t_wall = cpu_ticks(server_pids), time.process_time(), time.perf_counter()
+        cpu0_each = {name: cpu_ticks(tree([pid])) for name, pid in info["pids"].items()}
         wait0_server, cpu0_pg, wait0_pg = runqueue_wait(server_pids), cpu_ticks(backends), runqueue_wait(backends)
         load_before = os.getloadavg()
         stop = threading.Event()
@@ -381,6 +384,7 @@ def main():
             t.join()
         wall = time.perf_counter() - t_wall
         server_cpu_s = cpu_ticks(tree(info["pids"].values())) - cpu0_server
+        cpu_each = {name: cpu_ticks(tree([pid])) - cpu0_each[name] for name, pid in info["pids"].items()}
         server_wait_s = runqueue_wait(tree(info["pids"].values())) - wait0_server
         pg_cpu_s, pg_wait_s = cpu_ticks(backends) - cpu0_pg, runqueue_wait(backends) - wait0_pg
         self_cpu_s = time.process_time() - cpu0_self
@@ -390,6 +394,8 @@ def main():
     finally:
         subprocess.run(pl + ["stop", *common], capture_output=True, text=True)
     lines = [ln for p, o in zip(access_logs, offsets) for ln in read_from(p, o)]
+    print("server CPU seconds by process (with its children): "
+          + ", ".join(f"{name} {v:.0f}" for name, v in sorted(cpu_each.items(), key=lambda kv: -kv[1])))
     report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load_before, load_after, server_cpu,
            (server_wait_s, pg_cpu_s, pg_wait_s, len(backends)))
 
@@ -412,7 +418,7 @@ def report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load
     pool = (f"reports pool {args.report_workers}x4 for /qa/, /ledger/, /sampling/ ..., " if args.report_workers
             else "no reports pool, ")
     print(f"machine: {os.cpu_count()} CPUs; server (callers' gunicorn {args.web_workers}x{args.threads}, {pool}"
-          f"2 rq workers, cron; all but the callers' pool at niceness 10) "
+          f"2 rq workers, cron; the reports pool at niceness 10) "
           f"pinned to CPU {server_cpu}, load generator to CPU 0, PostgreSQL and Redis unpinned (shared services); "
           f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min, whole machine: "
           "other people's processes included)")

@@ -33,12 +33,13 @@ def test_every_report_prefix_is_a_blueprint_of_the_app_and_no_caller_page_is_one
     assert prod_local.is_report_path("/qa/summary") and prod_local.is_report_path("/sampling/draw")
 
 
-def test_background_processes_run_niced_in_every_deployment_file():
-    for unit in ("followup-worker@.service", "followup-cron.service", "followup-web-reports.service"):
-        assert "\nNice=10\n" in _read("deploy", "systemd", unit), unit
-    assert "Nice=" not in _read("deploy", "systemd", "followup-web.service")
+def test_only_the_reports_pool_runs_niced_in_every_deployment_file():
+    """Not the workers nor cron: they hold row locks callers wait for (a niced lock holder is a
+    slow one)."""
+    assert "\nNice=10\n" in _read("deploy", "systemd", "followup-web-reports.service")
+    for unit in ("followup-web.service", "followup-worker@.service", "followup-cron.service"):
+        assert "Nice=" not in _read("deploy", "systemd", unit), unit
     procfile = dict(line.split(": ", 1) for line in _read("deploy", "Procfile").splitlines()
                     if line and not line.startswith("#"))
-    assert not procfile["web"].startswith("nice")
-    assert all(f"nice -n {prod_local.BACKGROUND_NICE} " in cmd for name, cmd in procfile.items()
-               if name not in ("web", "release"))
+    assert {name for name, cmd in procfile.items() if "nice -n" in cmd} == {"web_reports"}
+    assert f"nice -n {prod_local.REPORTS_NICE} gunicorn" in procfile["web_reports"]

@@ -44,9 +44,9 @@ def topology(redis_url):
 def test_prod_local_starts_every_process_runs_a_job_and_stops_cleanly(topology):
     info, name = topology
     assert set(info["pids"]) == {"web", "web-reports", "worker-imports", "worker-reports", "cron"}
-    # Background work at niceness 10, the callers' pool at 0 (/proc/<pid>/stat field 19).
+    # The reports pool at niceness 10, everything else at 0 (/proc/<pid>/stat field 19).
     nice = {n: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) for n, pid in info["pids"].items()}
-    assert nice == {"web": 0, "web-reports": 10, "worker-imports": 10, "worker-reports": 10, "cron": 10}
+    assert nice == {"web": 0, "web-reports": 10, "worker-imports": 0, "worker-reports": 0, "cron": 0}
     # The reports pool answers the report pages' prefixes on its own port, with its own log.
     assert info["reports_base"] != info["base"] and "qa" in info["report_prefixes"]
     with urllib.request.urlopen(urllib.request.Request(f"{info['reports_base']}/qa/summary",

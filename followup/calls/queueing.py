@@ -266,14 +266,16 @@ def release_task(user: User, task: FollowupTask, now: datetime) -> FollowupTask:
 
 def release_expired_claims(now: datetime, scope=None, pol: policy.Policy | None = None) -> int:
     """Claims older than the claim timeout return to the queue. Returns how many."""
+    expired = (FollowupTask.status == TaskStatus.CLAIMED, FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
+    # Only rows nobody holds right now (a caller saving the form at the last moment): never wait
+    # for a caller, so never deadlock with one (calls/watch.py).
+    taken = (select(FollowupTask.id).where(*expired, *(() if scope is None else (scope,)))
+             .with_for_update(skip_locked=True).scalar_subquery())
     q = (update(FollowupTask)
-         .where(FollowupTask.status == TaskStatus.CLAIMED,
-                FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
+         .where(FollowupTask.id.in_(taken), *expired)
          .values(status=TaskStatus.OPEN, claimed_by_id=None, claimed_at=None,
                  version=FollowupTask.version + 1)
          .execution_options(synchronize_session=False))
-    if scope is not None:
-        q = q.where(scope)
     return db.session.execute(q).rowcount
 
 

@@ -1,6 +1,12 @@
 """The deadline watch: return abandoned claims, flag tasks coming within the at-risk window,
 and mark tasks lost to follow-up (失访) once their deadline has passed under the lost rule.
-Overdue needs no flag: it is due_at <= now, read from the task. Idempotent; flushes only."""
+Overdue needs no flag: it is due_at <= now, read from the task. Idempotent; flushes only.
+
+Each step takes the rows it changes with FOR UPDATE SKIP LOCKED (PostgreSQL): a task a caller is
+claiming or recording right now is left for the next minute's pass. The watch never waits for a
+caller, so it cannot deadlock with one (a bulk UPDATE in table order against callers locking a
+task and then its patient did, under bench/load.py); and the job commits after each step, so no
+caller waits long for the rows the watch holds."""
 from collections import defaultdict
 from datetime import datetime
 
@@ -19,9 +25,19 @@ def flag_at_risk(now: datetime, pol: policy.Policy | None = None) -> int:
     pol = pol or policy.default()
     return db.session.execute(
         update(FollowupTask)
-        .where(FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
-               FollowupTask.due_at <= now + pol.at_risk, FollowupTask.at_risk_at.is_(None))
+        .where(FollowupTask.id.in_(unlocked(
+            FollowupTask.status.in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
+            FollowupTask.due_at <= now + pol.at_risk, FollowupTask.at_risk_at.is_(None))),
+            FollowupTask.at_risk_at.is_(None))
         .values(at_risk_at=now).execution_options(synchronize_session=False)).rowcount
+
+
+def unlocked(*where):
+    """SQL: ids of the tasks matching `where` that nobody holds locked right now, locked for
+    this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer at a time and
+    renders no locking clause)."""
+    return (select(FollowupTask.id).where(*where).order_by(FollowupTask.id)
+            .with_for_update(skip_locked=True).scalar_subquery())
 
 
 def mark_lost(now: datetime, pol: policy.Policy | None = None) -> list[int]:
@@ -42,14 +58,25 @@ def mark_lost(now: datetime, pol: policy.Policy | None = None) -> list[int]:
     for chunk in (lost[i:i + 500] for i in range(0, len(lost), 500)):
         db.session.execute(
             update(FollowupTask)
-            .where(FollowupTask.id.in_(chunk), FollowupTask.status == TaskStatus.OPEN)
+            .where(FollowupTask.id.in_(unlocked(FollowupTask.id.in_(chunk), FollowupTask.status == TaskStatus.OPEN)),
+                   FollowupTask.status == TaskStatus.OPEN)
             .values(status=TaskStatus.LOST, close_reason=policy.LOST_UNREACHABLE, completed_at=now,
                     version=FollowupTask.version + 1)
             .execution_options(synchronize_session=False))
     return lost
 
 
-def watch(now: datetime, pol: policy.Policy | None = None) -> dict:
-    """The service-wide rules (claim timeout, at-risk window, lost rule) come from config."""
-    released = release_expired_claims(now, pol=pol)
-    return {"released": released, "at_risk": flag_at_risk(now, pol), "lost": len(mark_lost(now, pol))}
+STEPS = (("released", lambda now, pol: release_expired_claims(now, pol=pol)),
+         ("at_risk", flag_at_risk),
+         ("lost", lambda now, pol: len(mark_lost(now, pol))))
+
+
+def watch(now: datetime, pol: policy.Policy | None = None, after_step=None) -> dict:
+    """The service-wide rules (claim timeout, at-risk window, lost rule) come from config.
+    `after_step` (the job passes the session's commit) runs after each step."""
+    out = {}
+    for name, step in STEPS:
+        out[name] = step(now, pol)
+        if after_step is not None:
+            after_step()
+    return out

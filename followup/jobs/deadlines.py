@@ -15,8 +15,7 @@ log = logging.getLogger(__name__)
 
 @job("deadline_watch")
 def deadline_watch():
-    result = watch(utcnow(), policy.build(current_app.config))
-    db.session.commit()
+    result = watch(utcnow(), policy.build(current_app.config), after_step=db.session.commit)
     log.info("deadline watch: %s", result)
     return result
 

@@ -7,11 +7,12 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from ..core import audit
 from ..core.access import CALLER_ROLES, get_task_or_404, mask_name
-from ..calls import CallError, alerts, inbound, policy, queueing, records, vocabulary
+from ..calls import CallError, Conflict, alerts, inbound, policy, queueing, records, vocabulary
 from ..rectification import departments
 from ..core.crypto import keys
 from ..calls.queue_view import queue_view
@@ -126,7 +127,10 @@ def record(task_id):
     task = get_task_or_404(current_user, task_id)
     data = from_form(request.form)
     try:
-        records.save_followup(current_user, task, data, utcnow())
+        try:
+            records.save_followup(current_user, task, data, utcnow())
+        except StaleDataError:
+            raise Conflict("task changed meanwhile") from None
     except ValidationError as err:
         db.session.rollback()
         return render_template("calls/_form.html", task=task, d=task.discharge,
@@ -203,6 +207,10 @@ _CALL_ERRORS = {
     "task is being called by someone else": _l("Someone else is calling this patient."),
     "task is not callable yet": _l("The retry spacing or a call-back time the patient asked for is not reached yet."),
     "already acknowledged": _l("Someone has already acknowledged this red flag."),
+    # The task's row moved under the form (an HIS correction moved its ward, a colleague's dial
+    # paced it): the ORM's version check refused the save. The form is shown again as typed.
+    "task changed meanwhile": _l("This follow-up was changed meanwhile (for instance the hospital system "
+                                 "corrected the discharge). Check it and save again: what you entered is kept."),
     "task needs data before it can be called": _l("This patient has no valid phone number or no discharge "
                                                   "disposition yet: complete it under Missing data first."),
 }

@@ -72,3 +72,31 @@ def test_without_redis_the_cron_pass_runs_the_watch_in_process(db, world, ward_t
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert db.session.get(FollowupTask, task.id).status == TaskStatus.OPEN
+
+
+def test_the_watch_never_waits_for_a_caller_holding_a_task(db, world, ward_tasks):
+    """A task a caller holds locked (claiming it, saving its form) is left for the next pass: the
+    watch does not wait for it, so it can neither deadlock with the caller nor keep callers
+    waiting behind a long bulk update (bench/load.py saw both). SQLite has one writer at a time:
+    there the task is simply flagged."""
+    from sqlalchemy import text
+    now = at(21, 9)
+    held, other, _ = ward_tasks
+    held.due_at = other.due_at = now + timedelta(hours=3)
+    db.session.commit()
+    postgres = db.engine.dialect.name == "postgresql"
+    caller = db.engine.connect()
+    try:
+        if postgres:
+            caller.execute(select(FollowupTask.id).where(FollowupTask.id == held.id).with_for_update())
+            db.session.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail loudly
+        result = watch(now)
+        db.session.commit()
+        db.session.expire_all()
+        assert (held.at_risk_at is None) is postgres and other.at_risk_at == now
+        assert result["at_risk"] == (1 if postgres else 2)
+    finally:
+        caller.rollback()
+        caller.close()
+    assert watch(now + timedelta(minutes=1))["at_risk"] == (1 if postgres else 0)  # the next pass takes it
+    db.session.commit()

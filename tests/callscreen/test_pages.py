@@ -128,3 +128,30 @@ def test_an_opinions_department_follows_its_category_billing_to_the_cashiers_off
     assert resp.status_code == 422
     ward_select = re.search(r'<select name="opinions\.0\.ward_id"[^>]*>.*?</select>', resp.get_data(as_text=True), re.S).group(0)
     assert "data-auto" not in ward_select and f'<option value="{world.cardiology.id}" selected' in ward_select
+
+
+def test_a_task_changed_under_the_form_is_a_409_with_the_entries_kept_not_a_500(world, db, as_user, claimed, frozen,
+                                                                                monkeypatch):
+    """The HIS corrected the stay (or a colleague's dial paced the task) while the nurse typed: the
+    version check refuses the save. bench/load.py met this as a 500."""
+    from sqlalchemy import update
+    from followup.calls import queueing
+    from followup.models import FollowupTask
+    ward_task, _ = claimed
+    real = queueing.complete_task
+
+    def moved_meanwhile(user, task, now):
+        db.session.execute(update(FollowupTask).where(FollowupTask.id == task.id)
+                           .values(version=FollowupTask.version + 1).execution_options(synchronize_session=False))
+        return real(user, task, now)
+    monkeypatch.setattr(queueing, "complete_task", moved_meanwhile)
+    form = {"condition": "improved",
+            "medication_adherence.0.medicine": "阿司匹林肠溶片 100mg 每日一次", "medication_adherence.0.as_prescribed": "true",
+            "medication_adherence.1.medicine": "苯磺酸氨氯地平片 5mg 每日一次", "medication_adherence.1.as_prescribed": "true",
+            "guidance.diet.given": "true", "guidance.diet.choices": "light", "notes": "已按时服药"}
+    resp = as_user(world.nurse).post(f"/calls/{ward_task.id}/record", headers=HTMX, data=form)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 409, page[:2000]
+    assert "这条随访刚被修改" in page and "已按时服药" in page
+    db.session.expire_all()
+    assert db.session.scalar(select(WardFollowup)) is None and ward_task.status == TaskStatus.CLAIMED
