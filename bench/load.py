@@ -309,8 +309,9 @@ def main():
     ap.add_argument("--import-every", type=float, default=30)
     ap.add_argument("--import-rows", type=int, default=2000)
     ap.add_argument("--draw-at", type=float, default=30)
-    ap.add_argument("--web-workers", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--web-workers", type=int, default=6 * (os.cpu_count() or 1),
+                    help="the callers' pool's gunicorn workers (deploy/gunicorn.conf.py: 6 per core)")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--report-workers", type=int, default=1,
                     help="the reports pool's gunicorn workers (0: the callers' pool serves the QA and audit pages too)")
     ap.add_argument("--port", type=int, default=8393)

@@ -2,9 +2,14 @@
 
 Every value can be overridden from the environment (GUNICORN_*), so one file serves a 4-core VM
 and a laptop. Why these values:
-- gthread workers: requests wait on PostgreSQL most of the time; threads overlap that wait
-  without an async rewrite. workers = cores, threads = 8 gives 8 x cores requests in flight;
-  the SQLAlchemy pool per worker (pool_size 10) must cover the threads.
+- processes, not threads, carry the concurrency: workers = 6 x cores, threads = 1 (gthread
+  worker class, so keep-alive connections are still handled). A caller's request is ~19 ms of
+  Python CPU between its ~7 round trips to PostgreSQL; with 8 threads in one worker, every
+  round trip ends in a wait for the GIL behind the other threads' CPU, and the tail grows.
+  bench/load.py, 50 paced callers, one core for the server: next-call p99 572 ms with 3 x 8,
+  225 ms with 8 x 2, 162 ms with 12 x 1 (same p50 order: 43 / 44 / 34 ms). A worker is ~110 MB
+  resident; PostgreSQL connections = workers x pool per machine (PgBouncer past a few machines,
+  docs/scale.md).
 - timeout 30 s: nothing long runs in a request any more (draws, large exports, imports are
   jobs), so a request still running after 30 s is stuck: let gunicorn recycle its worker.
 - graceful_timeout 30 s: on SIGTERM (deploys) in-flight requests finish; nginx retries the
@@ -22,9 +27,9 @@ def _env(name, default):
 
 
 bind = _env("BIND", "127.0.0.1:8000")
-workers = int(_env("WORKERS", str(multiprocessing.cpu_count())))
+workers = int(_env("WORKERS", str(6 * multiprocessing.cpu_count())))
 worker_class = "gthread"
-threads = int(_env("THREADS", "8"))
+threads = int(_env("THREADS", "1"))
 timeout = int(_env("TIMEOUT", "30"))
 graceful_timeout = int(_env("GRACEFUL_TIMEOUT", "30"))
 keepalive = int(_env("KEEPALIVE", "30"))  # behind nginx's upstream keepalive

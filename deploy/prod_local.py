@@ -211,8 +211,9 @@ def main(argv=None) -> int:
         "PROD_LOCAL_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/followup_prodlocal"))
     ap.add_argument("--redis", default=os.environ.get("PROD_LOCAL_REDIS_URL", "redis://127.0.0.1:6379/9"))
     ap.add_argument("--port", type=int, default=8300)
-    ap.add_argument("--web-workers", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--web-workers", type=int, default=6 * (os.cpu_count() or 1),
+                    help="the callers' pool's gunicorn workers (deploy/gunicorn.conf.py: 6 per core)")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--report-workers", type=int, default=1,
                     help="gunicorn workers of the reports pool on --port + 1 (0: the main pool serves every page)")
     ap.add_argument("--cron-interval", type=int, default=10)
