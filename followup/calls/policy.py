@@ -179,10 +179,11 @@ def callback_due_clause(now: datetime, pol: Policy | None = None):
     return FollowupTask.callback_at.between(now - pol.callback_grace, now)
 
 
-def ready_clause(now: datetime, pol: Policy | None = None):
-    """SQL twin of callable_at(...) <= now, for the queue query (index friendly)."""
+def ready_clause(now: datetime, pol: Policy | None = None, in_hours: bool | None = None):
+    """SQL twin of callable_at(...) <= now, for the queue query (index friendly). `now` may be a
+    bound parameter (a statement built once, queueing.py): then `in_hours` says which twin."""
     pol = pol or default()
-    if not in_calling_hours(now, pol):
+    if not (in_calling_hours(now, pol) if in_hours is None else in_hours):
         return callback_due_clause(now, pol)
     # next_attempt_at equals callback_at for a callback, so a future callback is excluded here.
     return or_(FollowupTask.next_attempt_at.is_(None), FollowupTask.next_attempt_at <= now)

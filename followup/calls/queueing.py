@@ -4,7 +4,10 @@ from access.task_filter. Functions take `now`, flush, never commit."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, true, union_all, update
+from types import SimpleNamespace
+
+from sqlalchemy import and_, bindparam, case, func, or_, select, true, union_all, update
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -16,6 +19,7 @@ from ..models import Discharge, FollowupTask, Patient, TaskStatus, User
 from ..models.task import OPEN_STATUSES
 from ..models.call import CallAttempt, Outcome
 from ..models.outcome import MarkKind
+from ..models.types import UTCDateTime
 from ..patients import outcomes
 from . import Conflict, Invalid, NotAllowed, NotFound, policy
 
@@ -82,12 +86,12 @@ def _someone_else_on(user: User, patient_id, now: datetime, pol: policy.Policy, 
             .where(live, stay.patient_id == patient_id, other.id != but))
 
 
-def _queue_tiers(user: User, now: datetime, pol: policy.Policy) -> tuple:
+def _queue_tiers(user: User, now: datetime, pol: policy.Policy, in_hours: bool | None = None) -> tuple:
     """WHERE clauses for the queue as next call takes from it: first what must not wait (tasks
     assigned to this caller, patients who asked to be called about now: few rows, found through
     their own indexes); then, by deadline, open tasks and abandoned claims (a claim past the
     timeout is back in the queue at its deadline's place, as if released)."""
-    common = (task_filter(user), policy.ready_clause(now, pol), policy.hold_clause(user, now, pol))
+    common = (task_filter(user), policy.ready_clause(now, pol, in_hours), policy.hold_clause(user, now, pol))
     first = and_(_claimable(), *common,
                  or_(FollowupTask.assigned_to_id == user.id, policy.callback_due_clause(now, pol)))
     return first, and_(_abandoned(now, pol), *common), and_(_claimable(), *common)
@@ -98,22 +102,25 @@ def _candidates(user: User, where, now: datetime, pol: policy.Policy, skipped: l
     q = (select(FollowupTask.id, Discharge.patient_id).join(Discharge, Discharge.id == FollowupTask.discharge_id)
          .where(where, Discharge.patient_id.not_in(_held_patients(user, now, pol)))
          .order_by(FollowupTask.due_at, FollowupTask.id))
-    return q.where(FollowupTask.id.not_in(skipped)) if skipped else q
+    return q.where(FollowupTask.id.not_in(skipped)) if isinstance(skipped, BindParameter) or skipped else q
 
 
 def _any_abandoned(user: User, now: datetime, pol: policy.Policy) -> bool:
-    """Is there an abandoned claim in the user's queue (the claimed-at index: usually none)?"""
-    return db.session.scalar(select(FollowupTask.id).where(task_filter(user), _abandoned(now, pol)).limit(1)) is not None
+    """Is there an abandoned claim in the user's queue (the claimed-at index: usually none)?
+    PostgreSQL only (its statement is built once: _built)."""
+    return db.session.scalar(*_built("abandoned", user, now, pol, lambda caller, at, _h: select(FollowupTask.id).where(
+        task_filter(caller), _abandoned(at, pol)).limit(1))) is not None
 
 
-def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[int], abandoned_too: bool):
+def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[int], abandoned_too: bool,
+                 in_hours: bool | None = None):
     """PostgreSQL: one statement that takes the queue's first task, its row and its patient's
     row locked (rows other callers are taking right now are skipped), with the discharge,
     patient and ward loaded. Each part is read in index order and stops at its first row; COALESCE
     stops at the first part that answers. An abandoned claim (rare: the deadline watch hands them
     back every minute) is taken when it comes before the first open task; that part doubles the
     planning time, so it is in the statement only when the queue has one."""
-    first, abandoned, open_ = _queue_tiers(user, now, pol)
+    first, abandoned, open_ = _queue_tiers(user, now, pol, in_hours)
 
     def pick(where):
         return (_candidates(user, where, now, pol, skipped).with_only_columns(FollowupTask.id)
@@ -131,18 +138,58 @@ def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[in
             .options(*_WITH_PATIENT).execution_options(populate_existing=True))
 
 
+# PostgreSQL's pick statements, built once per shape of caller and moment, with the caller and the
+# time as bound parameters: building the statement and its cache key anew for each next call was
+# ~30 % of the request's CPU (bench/caller_cost.py --profile next). Shared by threads: a built
+# statement is immutable.
+_PICKS: dict[tuple, object] = {}
+
+
+def _built(kind: str, user: User, now: datetime, pol: policy.Policy, build, **shape):
+    """(the statement `build(caller, now, in_hours)` makes for this shape of caller and moment,
+    built once, with the caller and the time as bound parameters; its parameters for this call)."""
+    in_hours = policy.in_calling_hours(now, pol)
+    key = (kind, user.role_enum, bool(user.ward_ids), in_hours, pol, *sorted(shape.items()))
+    stmt = _PICKS.get(key)
+    if stmt is None:
+        caller = SimpleNamespace(role_enum=user.role_enum, id=bindparam("uid"), hospital_id=bindparam("hid"),
+                                 ward_ids=bindparam("wards", expanding=True) if user.ward_ids else [])
+        stmt = build(caller, bindparam("now", type_=UTCDateTime), in_hours)
+        if len(_PICKS) < 256:  # shapes are few (roles × hours × …); bounded all the same
+            _PICKS[key] = stmt
+    params = {"uid": user.id, "hid": user.hospital_id, "now": now}
+    if user.ward_ids:
+        params["wards"] = user.ward_ids
+    return stmt, params
+
+
+def _pick(user: User, now: datetime, pol: policy.Policy, skipped: list[int], abandoned_too: bool):
+    """(_locked_pick's statement for this caller's shape, its parameters)."""
+    stmt, params = _built("pick", user, now, pol, lambda caller, at, in_hours: _locked_pick(
+        caller, at, pol, bindparam("skipped", expanding=True) if skipped else [], abandoned_too, in_hours),
+        skipped=bool(skipped), abandoned_too=abandoned_too)
+    if skipped:
+        params["skipped"] = list(skipped)
+    return stmt, params
+
+
 def _claim(user: User, task_id: int, patient_id: int, now: datetime, pol: policy.Policy) -> int | None:
     """Claim a task still open (or abandoned) whose patient nobody else is on: one conditional
     UPDATE. Returns the task's new version, or None. On PostgreSQL the caller holds the patient's
     row lock (every claimer takes it before this check), and this statement's snapshot is taken
     after it: a colleague who claimed the patient's other task just before is seen. SQLite has
     one writer at a time, so the statement is atomic there anyway."""
-    return db.session.execute(
-        update(FollowupTask)
-        .where(FollowupTask.id == task_id, or_(_claimable(), _abandoned(now, pol)),
-               ~_someone_else_on(user, patient_id, now, pol, but=task_id).exists())
-        .values(**_claim_values(user, now)).returning(FollowupTask.version)
-        .execution_options(synchronize_session=False)).scalar()
+    def build(caller, at, task, patient):
+        return (update(FollowupTask)
+                .where(FollowupTask.id == task, or_(_claimable(), _abandoned(at, pol)),
+                       ~_someone_else_on(caller, patient, at, pol, but=task).exists())
+                .values(**_claim_values(caller, at)).returning(FollowupTask.version)
+                .execution_options(synchronize_session=False))
+    if db.session.get_bind().dialect.name != "postgresql":  # SQLite: no interval arithmetic in SQL
+        return db.session.execute(build(user, now, task_id, patient_id)).scalar()
+    stmt, params = _built("claim", user, now, pol,
+                          lambda caller, at, _h: build(caller, at, bindparam("tid"), bindparam("pid")))
+    return db.session.execute(stmt, {**params, "tid": task_id, "pid": patient_id}).scalar()
 
 
 def _mark_claimed(task: FollowupTask, user: User, now: datetime, version: int) -> FollowupTask:
@@ -166,7 +213,7 @@ def next_task(user: User, now: datetime, pol: policy.Policy | None = None) -> Fo
     abandoned_too = postgres and _any_abandoned(user, now, pol)
     for _ in range(5):  # a round is lost only when a colleague took the patient meanwhile
         if postgres:
-            task = db.session.scalar(_locked_pick(user, now, pol, skipped, abandoned_too))
+            task = db.session.scalar(*_pick(user, now, pol, skipped, abandoned_too))
             if task is None:
                 return None
             version = _claim(user, task.id, task.discharge.patient_id, now, pol)

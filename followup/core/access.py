@@ -51,7 +51,7 @@ def task_filter(user: User):
     hospital's hospital-level tasks, QA and admins (read-only) their hospital's tasks."""
     role = user.role_enum
     if role == Role.NURSE:
-        if not user.ward_ids:
+        if isinstance(user.ward_ids, list) and not user.ward_ids:  # (or a bound parameter: queueing.py)
             return false()
         return (FollowupTask.level == Level.WARD) & FollowupTask.ward_id.in_(user.ward_ids)
     if role == Role.CENTRE_STAFF:

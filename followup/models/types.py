@@ -1,7 +1,7 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Interval
 from sqlalchemy.types import TypeDecorator
 
 
@@ -10,6 +10,13 @@ class UTCDateTime(TypeDecorator):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def coerce_compared_value(self, op, value):
+        """`column_or_param ± timedelta` is a time plus an interval (PostgreSQL's pick statement
+        is built once with the time as a bound parameter: calls/queueing.py)."""
+        if isinstance(value, timedelta):
+            return Interval()
+        return self
 
     def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
