@@ -312,6 +312,8 @@ def main():
     ap.add_argument("--web-workers", type=int, default=6 * (os.cpu_count() or 1),
                     help="the callers' pool's gunicorn workers (deploy/gunicorn.conf.py: 6 per core)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--worker-class", help="gunicorn worker class of the callers' pool (default: gthread)")
+    ap.add_argument("--keepalive", type=int, help="gunicorn keep-alive seconds (default: deploy/gunicorn.conf.py's)")
     ap.add_argument("--report-workers", type=int, default=1,
                     help="the reports pool's gunicorn workers (0: the callers' pool serves the QA and audit pages too)")
     ap.add_argument("--port", type=int, default=8393)
@@ -337,6 +339,10 @@ def main():
     redis.Redis.from_url(args.redis).flushdb()  # our own scratch db: no queued jobs from a previous run
 
     env_args = [f"--env={k}={v}" for k, v in {**KEYS, **SETTINGS}.items()]
+    if args.worker_class:
+        env_args.append(f"--env=GUNICORN_WORKER_CLASS={args.worker_class}")
+    if args.keepalive is not None:
+        env_args.append(f"--env=GUNICORN_KEEPALIVE={args.keepalive}")
     pl = [os.path.join(ROOT, "bin", "prod-local")]
     common = ["--name", "bench-load"]
     started = subprocess.run(pl + ["start", *common, "--database", args.database.replace("+psycopg", ""),

@@ -28,7 +28,7 @@ def _env(name, default):
 
 bind = _env("BIND", "127.0.0.1:8000")
 workers = int(_env("WORKERS", str(6 * multiprocessing.cpu_count())))
-worker_class = "gthread"
+worker_class = _env("WORKER_CLASS", "gthread")
 threads = int(_env("THREADS", "1"))
 timeout = int(_env("TIMEOUT", "30"))
 graceful_timeout = int(_env("GRACEFUL_TIMEOUT", "30"))
