@@ -60,6 +60,7 @@ def test_invalid_form_returns_field_errors_in_chinese_and_saves_nothing(world, d
     assert resp.status_code == 422
     assert "下次复诊日期不能早于今天" in page or "The next visit cannot be in the past." in page
     assert 'value="improved" checked' in page  # what the nurse entered is kept
+    assert "请修改标出的项目" in page  # a field is marked
     db.session.expire_all()
     assert db.session.scalar(select(WardFollowup)) is None and ward_task.status == TaskStatus.CLAIMED
 
@@ -153,5 +154,7 @@ def test_a_task_changed_under_the_form_is_a_409_with_the_entries_kept_not_a_500(
     page = resp.get_data(as_text=True)
     assert resp.status_code == 409, page[:2000]
     assert "这条随访刚被修改" in page and "已按时服药" in page
+    # No field is marked: the box says nothing was saved, not "correct the marked fields".
+    assert "本次内容尚未保存" in page and "请修改标出的项目" not in page
     db.session.expire_all()
     assert db.session.scalar(select(WardFollowup)) is None and ward_task.status == TaskStatus.CLAIMED
