@@ -45,6 +45,7 @@ from datetime import date, timedelta  # noqa: E402
 from bench.accesslog import by_endpoint, read, table  # noqa: E402
 from bench.percentile import percentile as pct  # noqa: E402
 from bench.signin import PASSWORD, sign_in  # noqa: E402
+from deploy.prod_local import is_report_path  # noqa: E402
 
 KEYS = {"FOLLOWUP_SECRET_KEY": "bench-load-secret", "FOLLOWUP_FIELD_KEY": base64.b64encode(b"f" * 32).decode(),
         "FOLLOWUP_INDEX_KEY": base64.b64encode(b"h" * 32).decode(),
@@ -357,9 +358,8 @@ def main():
     if info["reports_base"] != base:  # the reports pool, as nginx routes it (deploy/nginx/followup.conf)
         access_logs.append(os.path.join(info["state"], "access-reports.log"))
 
-    def route(path):
-        head = path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
-        return (info["reports_base"] if head in info["report_prefixes"] else base) + path
+    def route(path):  # the running topology's own prefix list (its start line), as nginx routes
+        return (info["reports_base"] if is_report_path(path, info["report_prefixes"]) else base) + path
     os.sched_setaffinity(0, {0})  # the load generator on the first CPU, the server on the last
     try:
         from followup.core.clock import utcnow

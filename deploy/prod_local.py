@@ -73,8 +73,9 @@ REPORT_PREFIXES = ("qa", "ledger", "commission", "quality", "sampling", "audit",
 REPORTS_NICE = 10
 
 
-def is_report_path(path: str) -> bool:
-    return path.lstrip("/").split("/", 1)[0] in REPORT_PREFIXES
+def is_report_path(path: str, prefixes=REPORT_PREFIXES) -> bool:
+    """Does nginx send this path (a query string allowed) to the reports pool?"""
+    return path.lstrip("/").split("/", 1)[0].split("?", 1)[0] in prefixes
 
 
 def processes(args, folder: str) -> dict[str, tuple[list[str], dict]]:

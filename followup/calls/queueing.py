@@ -311,15 +311,21 @@ def release_task(user: User, task: FollowupTask, now: datetime) -> FollowupTask:
     return task
 
 
+def unlocked(*where):
+    """SQL: ids of the tasks matching `where` that nobody holds locked right now, locked for
+    this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer at a time and
+    renders no locking clause). For bulk updates that must never wait for a caller."""
+    return (select(FollowupTask.id).where(*where).order_by(FollowupTask.id)
+            .with_for_update(skip_locked=True).scalar_subquery())
+
+
 def release_expired_claims(now: datetime, scope=None, pol: policy.Policy | None = None) -> int:
     """Claims older than the claim timeout return to the queue. Returns how many."""
     expired = (FollowupTask.status == TaskStatus.CLAIMED, FollowupTask.claimed_at < policy.claim_cutoff(now, pol))
     # Only rows nobody holds right now (a caller saving the form at the last moment): never wait
     # for a caller, so never deadlock with one (calls/watch.py).
-    taken = (select(FollowupTask.id).where(*expired, *(() if scope is None else (scope,)))
-             .with_for_update(skip_locked=True).scalar_subquery())
     q = (update(FollowupTask)
-         .where(FollowupTask.id.in_(taken), *expired)
+         .where(FollowupTask.id.in_(unlocked(*expired, *(() if scope is None else (scope,)))), *expired)
          .values(status=TaskStatus.OPEN, claimed_by_id=None, claimed_at=None,
                  version=FollowupTask.version + 1)
          .execution_options(synchronize_session=False))

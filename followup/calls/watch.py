@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import FollowupTask, TaskStatus
 from ..models.call import CallAttempt
 from . import policy
-from .queueing import release_expired_claims
+from .queueing import release_expired_claims, unlocked
 
 
 def flag_at_risk(now: datetime, pol: policy.Policy | None = None) -> int:
@@ -30,14 +30,6 @@ def flag_at_risk(now: datetime, pol: policy.Policy | None = None) -> int:
             FollowupTask.due_at <= now + pol.at_risk, FollowupTask.at_risk_at.is_(None))),
             FollowupTask.at_risk_at.is_(None))
         .values(at_risk_at=now).execution_options(synchronize_session=False)).rowcount
-
-
-def unlocked(*where):
-    """SQL: ids of the tasks matching `where` that nobody holds locked right now, locked for
-    this transaction (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer at a time and
-    renders no locking clause)."""
-    return (select(FollowupTask.id).where(*where).order_by(FollowupTask.id)
-            .with_for_update(skip_locked=True).scalar_subquery())
 
 
 def mark_lost(now: datetime, pol: policy.Policy | None = None) -> list[int]:
