@@ -18,6 +18,7 @@ checkouts per request, wall ms p50; then the mean over the caller's requests.
 
     .venv/bin/python bench/caller_cost.py --database postgresql+psycopg://postgres@127.0.0.1:5432/followup_h5_load
     .venv/bin/python bench/caller_cost.py --calls 300 --profile next     # + cProfile of one endpoint
+    .venv/bin/python bench/caller_cost.py --statements                   # + each statement's cost
 
 It claims, dials and completes real tasks: point it at a copy of bench/load.py's database
 (`createdb -T followup_bench_prod_load followup_h5_load`), never at one you need unchanged.
@@ -62,10 +63,34 @@ class Meter:
         event.listen(engine, "before_cursor_execute", self._stmt)
         event.listen(engine, "checkout", self._checkout)
         event.listen(engine, "connect", self._connect)
+        event.listen(engine, "after_cursor_execute", self._stmt_done)
         self.postgres = engine.dialect.name == "postgresql"
+        self.by_statement = None  # --statements: {endpoint: {statement: [wall ms, db ms, ...]}}
+        self.endpoint = ""
 
-    def _stmt(self, *_a, **_k):
+    def _stmt(self, conn, _cursor, statement, *_a):
         self.statements += 1
+        if self.by_statement is not None:
+            pid = conn.connection.dbapi_connection.info.backend_pid if self.postgres else None
+            conn.info["stmt_start"] = (time.perf_counter(), self._backend_ns(pid), pid)
+
+    def _stmt_done(self, conn, _cursor, statement, *_a):
+        if self.by_statement is None or "stmt_start" not in conn.info:
+            return
+        t0, d0, pid = conn.info.pop("stmt_start")
+        key = " ".join(statement.split())[:110]
+        self.by_statement[self.endpoint][key].append(((time.perf_counter() - t0) * 1000,
+                                                     (self._backend_ns(pid) - d0) / 1e6))
+
+    @staticmethod
+    def _backend_ns(pid) -> int:
+        if pid is None:
+            return 0
+        try:
+            with open(f"/proc/{pid}/schedstat") as fh:
+                return int(fh.read().split()[0])
+        except OSError:
+            return 0
 
     def _checkout(self, *_a):
         self.checkouts += 1
@@ -99,6 +124,7 @@ class Run:
         m = self.meter
         s0, c0, d0 = m.statements, m.checkouts, m.db_cpu_ns()
         prof = self.measuring and self.profile_key and self.profile_key in key
+        m.endpoint = key if self.measuring else "(warm-up)"
         t0, cpu0 = time.perf_counter(), time.process_time()
         if prof:
             self.profiler.enable()
@@ -175,6 +201,17 @@ def report(run, args):
         print(f"{'caller requests, mean (the load mix)':40} {n:5d} {cpu:7.2f} {'':6} {'':6} {dbc:6.2f} {stm:6.1f}")
         print(f"floor: a signed-in no-op (GET /api/v1/me) {floor:.2f} ms of app CPU; the caller's requests "
               f"average {cpu - floor:.2f} ms above it. app CPU includes the test client's share (see /healthz).")
+    if run.meter.by_statement is not None:
+        print("\nper statement, in the order first run: calls per request, wall ms and PostgreSQL CPU ms "
+              "(the backend's own /proc/<pid>/schedstat) per execution")
+        for key in ENDPOINTS:
+            stmts, n = run.meter.by_statement.get(key), len(run.rows.get(key, {}).get("cpu", []))
+            if not stmts or not n:
+                continue
+            print(f"{key} ({n} requests)")
+            for text, runs in stmts.items():
+                print(f"  {len(runs) / n:4.1f}x  wall {statistics.mean(r[0] for r in runs):6.2f}  "
+                      f"db {statistics.mean(r[1] for r in runs):6.2f}  {text}")
     if args.profile:
         s = io.StringIO()
         pstats.Stats(run.profiler, stream=s).sort_stats(args.sort).print_stats(args.profile_lines)
@@ -190,6 +227,8 @@ def main():
     ap.add_argument("--users", nargs="+", default=["n010", "c060"], help="callers, taking turns")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", help="cProfile the requests whose endpoint contains this text")
+    ap.add_argument("--statements", action="store_true",
+                    help="also each SQL statement's wall and PostgreSQL CPU time, per endpoint")
     ap.add_argument("--sort", default="cumulative")
     ap.add_argument("--profile-lines", type=int, default=45)
     args = ap.parse_args()
@@ -202,6 +241,8 @@ def main():
     app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
     with app.app_context():
         meter = Meter(db.engine)
+        if args.statements:
+            meter.by_statement = defaultdict(lambda: defaultdict(list))
         # What the cron's deadline watch does every minute: claims abandoned by an earlier run
         # go back to the queue (a copied database keeps the load run's last claims).
         from followup.calls.queueing import release_expired_claims

@@ -42,7 +42,7 @@ import uuid  # noqa: E402
 from collections import Counter, defaultdict  # noqa: E402
 from datetime import date, timedelta  # noqa: E402
 
-from bench.accesslog import by_endpoint, read, table  # noqa: E402
+from bench.accesslog import by_endpoint, job_windows, overlap, read, table  # noqa: E402
 from bench.percentile import percentile as pct  # noqa: E402
 from bench.signin import PASSWORD, sign_in  # noqa: E402
 from deploy.prod_local import is_report_path  # noqa: E402
@@ -315,6 +315,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--worker-class", help="gunicorn worker class of the callers' pool (default: gthread)")
     ap.add_argument("--keepalive", type=int, help="gunicorn keep-alive seconds (default: deploy/gunicorn.conf.py's)")
+    ap.add_argument("--jobs-nice", type=int, help="niceness of the rq workers (default: bin/prod-local's)")
     ap.add_argument("--report-workers", type=int, default=1,
                     help="the reports pool's gunicorn workers (0: the callers' pool serves the QA and audit pages too)")
     ap.add_argument("--port", type=int, default=8393)
@@ -350,6 +351,7 @@ def main():
                                    "--redis", args.redis, "--port", str(args.port),
                                    "--web-workers", str(args.web_workers), "--threads", str(args.threads),
                                    "--report-workers", str(args.report_workers),
+                                   *(["--jobs-nice", str(args.jobs_nice)] if args.jobs_nice is not None else []),
                                    "--server-cpus", server_cpu, *env_args], capture_output=True, text=True)
     if started.returncode:
         raise SystemExit(f"bin/prod-local start failed:\n{started.stdout}\n{started.stderr}")
@@ -370,6 +372,7 @@ def main():
         callers = [sign_in(base, f"n{i:03d}" if i < args.callers // 2 else f"c{i:03d}") for i in range(args.callers)]
         qa, audit = sign_in(base, "qa"), sign_in(base, "auditor")
         since = utcnow()
+        since_epoch = since.timestamp()
         server_pids = tree(info["pids"].values())
         backends = db_backends(args.database)
         cpu0_server, cpu0_self, t_wall = cpu_ticks(server_pids), time.process_time(), time.perf_counter()
@@ -401,10 +404,12 @@ def main():
     finally:
         subprocess.run(pl + ["stop", *common], capture_output=True, text=True)
     lines = [ln for p, o in zip(access_logs, offsets) for ln in read_from(p, o)]
+    windows = job_windows([os.path.join(info["state"], f"{n}.log") for n in info["pids"] if n.startswith("worker")],
+                          since_epoch)
     print("server CPU seconds by process (with its children): "
           + ", ".join(f"{name} {v:.0f}" for name, v in sorted(cpu_each.items(), key=lambda kv: -kv[1])))
     report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load_before, load_after, server_cpu,
-           (server_wait_s, pg_cpu_s, pg_wait_s, len(backends)))
+           (server_wait_s, pg_cpu_s, pg_wait_s, len(backends)), windows)
 
 
 def read_from(path, offset):
@@ -418,7 +423,7 @@ def read_from(path, offset):
 
 
 def report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load_before, load_after, server_cpu,
-           waits):
+           waits, windows=()):
     server_wait_s, pg_cpu_s, pg_wait_s, n_backends = waits
     print(f"\n{args.callers} paced callers (think {args.think:g} s), QA reader, HIS import of {args.import_rows} rows "
           f"every {args.import_every:g} s, one county draw at {args.draw_at:g} s; {wall:.0f} s measured")
@@ -462,6 +467,11 @@ def report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load
           f"{'met' if p99 <= 50 else 'NOT met'} ({p99:.1f} ms over {len(nxt)} samples)")
     print(f"LIMIT beside it (same run, same server): /healthz through Flask p50 {pct(floor, 50):.1f} ms, "
           f"p99 {pct(floor, 99):.1f} ms over {len(floor)} samples")
+    pages = [(ln.at - ln.micros / 1e6, ln.at, "report page") for ln in lines
+             if is_report_path(ln.path) and ln.micros > 100_000]
+    print("WHAT THE TAIL RAN BESIDE: " + overlap(50, [ln for ln in lines if ln.request_id.startswith("caller-")
+                                                     and ln.endpoint == "POST /api/v1/calls/next"],
+                                             list(windows) + pages))
 
 
 if __name__ == "__main__":
