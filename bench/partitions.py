@@ -42,6 +42,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 from bench.percentile import percentile  # noqa: E402
+from bench.scratch import scratch_app  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/followup_bench_partitions"
 ACTIONS = ["pii.view", "call.open", "call.attempt", "call.record", "auth.login", "task.assign",
@@ -83,25 +84,7 @@ def time_migration(url: str, rows: int) -> None:
 
 
 def recreate(url: str, revision: str = "heads"):
-    import psycopg
-    from sqlalchemy.engine import make_url
-    u = make_url(url)
-    admin = u.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{u.database}"')
-    import base64
-    from followup import create_app
-    key = base64.b64encode(b"p" * 32).decode()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://", 1),
-                      "SECRET_KEY": "bench", "FIELD_KEY": key, "INDEX_KEY": key, "REDIS_URL": None,
-                      "JOBS_INLINE_MODE": "sync"})
-    with app.app_context():
-        from flask_migrate import upgrade
-        from followup.extensions import db
-        upgrade(revision=revision)
-        db.engine.dispose()
-    return app
+    return scratch_app(url, fresh=True, key=b"p", revision=revision)
 
 
 TWINS = """

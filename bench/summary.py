@@ -12,7 +12,6 @@ printed are what was timed). Synthetic data only.
 Targets: page figures < 1 s each, Excel export < 10 s. Limit printed beside them, same run: one
 plain SQL pass grouping the month's tasks by ward (what any summary must read at least)."""
 import argparse
-import base64
 import os
 import statistics
 import sys
@@ -22,6 +21,8 @@ import time
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from sqlalchemy import func, select, text  # noqa: E402
+
+from bench.scratch import scratch_app  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/followup_bench_summary"
 COMPLAINTS = ["结账排队时间太长", "病房卫生间不够干净", "夜间病房太吵", "费用清单看不懂", "检查预约要等好几天"]
@@ -39,7 +40,7 @@ def main():
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args()
 
-    app = make_app(args.database_url, args.fresh)
+    app = scratch_app(args.database_url, fresh=args.fresh)
     from followup.core.clock import utcnow
     from followup.reports import monthly
     month = args.month or monthly.previous_month(utcnow())
@@ -58,28 +59,6 @@ def main():
         print_sizes()
     with app.test_request_context():  # the exports' labels are translated per request
         time_reports(month, args.repeat)
-
-
-def make_app(url, fresh):
-    import psycopg
-    from sqlalchemy.engine import make_url
-    u = make_url(url)
-    with psycopg.connect(u.set(database="postgres").render_as_string(hide_password=False), autocommit=True) as c:
-        if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
-            c.execute(f'CREATE DATABASE "{u.database}"')
-    from followup import create_app
-    key = base64.b64encode(b"b" * 32).decode()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg://", 1),
-                      "SECRET_KEY": "bench", "FIELD_KEY": key, "INDEX_KEY": key, "REDIS_URL": None,
-                      "JOBS_INLINE_MODE": "sync"})
-    with app.app_context():
-        from flask_migrate import upgrade
-        from followup.extensions import db
-        if fresh:
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(revision="heads")
-    return app
 
 
 def sql(statement, **params):
