@@ -4,7 +4,6 @@ from access.task_filter. Functions take `now`, flush, never commit."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from types import SimpleNamespace
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, true, union_all, update
 from sqlalchemy.sql.elements import BindParameter
@@ -12,7 +11,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core import audit
-from ..core.access import CALLER_ROLES, task_filter
+from ..core.access import CALLER_ROLES, built_for, task_filter
 from ..core.clock import local, local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Patient, TaskStatus, User
@@ -36,7 +35,9 @@ def _scoped(user: User):
 
 
 def get_task(user: User, task_id: int) -> FollowupTask:
-    task = db.session.scalar(_scoped(user).where(FollowupTask.id == task_id).options(*_WITH_PATIENT))
+    stmt, params = built_for(user, ("task",), lambda caller: _scoped(caller).where(
+        FollowupTask.id == bindparam("tid")).options(*_WITH_PATIENT))
+    task = db.session.scalar(stmt, {**params, "tid": task_id})
     if task is None:
         raise NotFound("task not found")
     return task
@@ -138,28 +139,15 @@ def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[in
             .options(*_WITH_PATIENT).execution_options(populate_existing=True))
 
 
-# PostgreSQL's pick statements, built once per shape of caller and moment, with the caller and the
-# time as bound parameters: building the statement and its cache key anew for each next call was
-# ~30 % of the request's CPU (bench/caller_cost.py --profile next). Shared by threads: a built
-# statement is immutable.
-_PICKS: dict[tuple, object] = {}
-
-
 def _built(kind: str, user: User, now: datetime, pol: policy.Policy, build, **shape):
     """(the statement `build(caller, now, in_hours)` makes for this shape of caller and moment,
-    built once, with the caller and the time as bound parameters; its parameters for this call)."""
+    built once (access.built_for), with the caller and the time as bound parameters; its
+    parameters for this call). PostgreSQL's pick statements: building them anew for each next
+    call was ~30 % of the request's CPU (bench/caller_cost.py --profile next)."""
     in_hours = policy.in_calling_hours(now, pol)
-    key = (kind, user.role_enum, bool(user.ward_ids), in_hours, pol, *sorted(shape.items()))
-    stmt = _PICKS.get(key)
-    if stmt is None:
-        caller = SimpleNamespace(role_enum=user.role_enum, id=bindparam("uid"), hospital_id=bindparam("hid"),
-                                 ward_ids=bindparam("wards", expanding=True) if user.ward_ids else [])
-        stmt = build(caller, bindparam("now", type_=UTCDateTime), in_hours)
-        if len(_PICKS) < 256:  # shapes are few (roles × hours × …); bounded all the same
-            _PICKS[key] = stmt
-    params = {"uid": user.id, "hid": user.hospital_id, "now": now}
-    if user.ward_ids:
-        params["wards"] = user.ward_ids
+    stmt, params = built_for(user, (kind, in_hours, pol, *sorted(shape.items())),
+                             lambda caller: build(caller, bindparam("now", type_=UTCDateTime), in_hours))
+    params["now"] = now
     return stmt, params
 
 

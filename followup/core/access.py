@@ -1,8 +1,10 @@
 """The one place that decides who may see what: scope filters for every query, and masking.
 
 A row outside the user's scope is indistinguishable from a missing one (404)."""
+from types import SimpleNamespace
+
 from flask import abort
-from sqlalchemy import false, select
+from sqlalchemy import bindparam, false, select
 
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Hospital, Level, Region, Role, User
@@ -78,8 +80,36 @@ def get_discharge_or_404(user: User, discharge_id: int) -> Discharge:
     return d
 
 
+# Statements a caller's requests run every time, built once per shape of user (role, whether the
+# user has wards) with the user's ids as bound parameters: building a statement and its cache key
+# anew is a large share of a short request's CPU (bench/caller_cost.py --profile). Shared by
+# threads: a built statement is immutable, and its cache key is memoized on it.
+_BUILT: dict[tuple, object] = {}
+
+
+def built_for(user: User, key: tuple, build):
+    """(the statement `build(caller)` makes for this shape of user, built once: `caller` has the
+    user's role_enum, and bound parameters uid, hid and wards (expanding) for id, hospital_id and
+    ward_ids; the parameters for this user). `key` names the statement and anything else its
+    shape depends on."""
+    shape = (*key, user.role_enum, bool(user.ward_ids))
+    stmt = _BUILT.get(shape)
+    if stmt is None:
+        caller = SimpleNamespace(role_enum=user.role_enum, id=bindparam("uid"), hospital_id=bindparam("hid"),
+                                 ward_ids=bindparam("wards", expanding=True) if user.ward_ids else [])
+        stmt = build(caller)
+        if len(_BUILT) < 256:  # shapes are few (roles × statements × …); bounded all the same
+            _BUILT[shape] = stmt
+    params = {"uid": user.id, "hid": user.hospital_id}
+    if user.ward_ids:
+        params["wards"] = list(user.ward_ids)
+    return stmt, params
+
+
 def get_task_or_404(user: User, task_id: int) -> FollowupTask:
-    t = db.session.scalar(select(FollowupTask).where(FollowupTask.id == task_id, task_filter(user)))
+    stmt, params = built_for(user, ("task_or_404",), lambda caller: select(FollowupTask).where(
+        FollowupTask.id == bindparam("tid"), task_filter(caller)))
+    t = db.session.scalar(stmt, {**params, "tid": task_id})
     if t is None:
         abort(404)
     return t
