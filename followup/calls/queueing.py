@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, true, union_all, update
 from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core import audit
-from ..core.access import CALLER_ROLES, built_for, task_filter
+from ..core.access import CALLER_ROLES, WITH_PATIENT, built_for, task_filter
 from ..core.clock import local, local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Patient, TaskStatus, User
@@ -25,9 +25,7 @@ from . import Conflict, Invalid, NotAllowed, NotFound, policy
 _CANDIDATES = 8  # SQLite: ids tried per round before re-reading the queue
 
 
-# A task is always shown with its discharge, patient and ward: load them in the same statement.
-_WITH_PATIENT = (joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.patient, innerjoin=True),
-                 joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.ward, innerjoin=True))
+_WITH_PATIENT = WITH_PATIENT  # a task is always shown with its discharge, patient and ward
 
 
 def _scoped(user: User):

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from flask import abort
 from sqlalchemy import bindparam, false, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Hospital, Level, Region, Role, User
@@ -106,9 +107,16 @@ def built_for(user: User, key: tuple, build):
     return stmt, params
 
 
-def get_task_or_404(user: User, task_id: int) -> FollowupTask:
-    stmt, params = built_for(user, ("task_or_404",), lambda caller: select(FollowupTask).where(
-        FollowupTask.id == bindparam("tid"), task_filter(caller)))
+# A task shown with its stay, patient and ward: loaded in the task's own statement.
+WITH_PATIENT = (joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.patient, innerjoin=True),
+                joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.ward, innerjoin=True))
+
+
+def get_task_or_404(user: User, task_id: int, *, with_patient: bool = False) -> FollowupTask:
+    """A task in the user's scope, or 404; with_patient: its stay, patient and ward loaded with it
+    (the call screen and its forms show them: no lazy loads one by one)."""
+    stmt, params = built_for(user, ("task_or_404", with_patient), lambda caller: select(FollowupTask).where(
+        FollowupTask.id == bindparam("tid"), task_filter(caller)).options(*(WITH_PATIENT if with_patient else ())))
     t = db.session.scalar(stmt, {**params, "tid": task_id})
     if t is None:
         abort(404)

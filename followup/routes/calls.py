@@ -94,7 +94,7 @@ def release(task_id):
 def screen(task_id):
     """The only page with the patient's full name and number: only for the claim's holder, and
     every opening is in the audit log."""
-    task = get_task_or_404(current_user, task_id)
+    task = get_task_or_404(current_user, task_id, with_patient=True)
     if task.status != TaskStatus.CLAIMED or task.claimed_by_id != current_user.id:
         flash(_("Claim this patient before calling."), "warning")
         return redirect(url_for("calls.queue"))
@@ -107,7 +107,7 @@ def screen(task_id):
 
 @bp.route("/<int:task_id>/attempt", methods=["POST"])
 def attempt(task_id):
-    task = get_task_or_404(current_user, task_id)
+    task = get_task_or_404(current_user, task_id, with_patient=True)
     try:
         data = AttemptForm().load(from_form(request.form))
         queueing.record_attempt(current_user, task, data["outcome"], utcnow(), callback_at=data["callback_at"],
@@ -124,7 +124,7 @@ def attempt(task_id):
 
 @bp.route("/<int:task_id>/record", methods=["POST"])
 def record(task_id):
-    task = get_task_or_404(current_user, task_id)
+    task = get_task_or_404(current_user, task_id, with_patient=True)
     data = from_form(request.form)
     try:
         try:
