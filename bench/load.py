@@ -242,6 +242,28 @@ def probe(base, rec, stop):
         rec.request(s, "probe", "GET", f"{base}/healthz", "/healthz")
 
 
+LOCK_WAITS = """SELECT a.pid, a.query_start, extract(epoch FROM now() - a.query_start), left(a.query, 100),
+       b.pid, b.backend_type, b.state, left(b.query, 100)
+FROM pg_stat_activity a
+JOIN LATERAL unnest(pg_blocking_pids(a.pid)) WITH ORDINALITY AS blocker(pid, n) ON blocker.n = 1
+JOIN pg_stat_activity b ON b.pid = blocker.pid
+WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'
+  AND a.query_start < now() - interval '1 second'"""
+
+
+def lock_watch(url, rec, stop):
+    """Every half second: the backends of this database waiting over a second for a lock, and the
+    first backend blocking each (its state and last statement). Kept per wait (pid, start), with
+    the longest time seen, for the report: a stall that the access log shows but cannot explain."""
+    import psycopg
+    waits = rec.events.setdefault("lock waits", {})
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+        while not stop.wait(0.5):
+            for pid, started, secs, query, bpid, btype, bstate, bquery in conn.execute(LOCK_WAITS).fetchall():
+                waits[(pid, started)] = (float(secs), " ".join(query.split()),
+                                         f"pid {bpid} ({btype}, {bstate}): " + " ".join((bquery or "").split()))
+
+
 # --- what the CPUs did ---------------------------------------------------------------------
 
 def cpu_ticks(pids) -> float:
@@ -385,7 +407,8 @@ def main():
         threads += [threading.Thread(target=qa_reader, args=(route, qa, rec, month, stop)),
                     threading.Thread(target=importer, args=(base, token, rec, args.import_every, args.import_rows, stop)),
                     threading.Thread(target=auditor, args=(route, audit, rec, args.draw_at, month, stop)),
-                    threading.Thread(target=probe, args=(base, rec, stop))]
+                    threading.Thread(target=probe, args=(base, rec, stop)),
+                    threading.Thread(target=lock_watch, args=(args.database, rec, stop))]
         for t in threads:
             t.start()
         time.sleep(args.seconds)
@@ -453,6 +476,10 @@ def report(args, rec, lines, wall, jobs, imports, server_cpu_s, self_cpu_s, load
         if k.startswith("first "):
             print(f"  {k[6:]}: {v}")
     print(f"auditor's draw: {rec.events.get('draw', 'not started')}")
+    waits = sorted(rec.events.get("lock waits", {}).values(), reverse=True)
+    print(f"lock waits over 1 s (sampled every 0.5 s from pg_stat_activity): {len(waits) or 'none'}")
+    for secs, query, blocker in waits[:5]:
+        print(f"  {secs:.1f} s+: {query[:90]}\n      blocked by {blocker[:150]}")
     print("\njob latency (outbox row created → finished), jobs created during the run:")
     print(f"{'job':24} {'n':>5} {'p50 s':>8} {'p95 s':>8} {'max s':>8} {'unfinished':>10}")
     for name, n, p50, p95, mx, left in jobs:
