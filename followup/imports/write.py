@@ -111,12 +111,14 @@ class ChunkWriter:
     def write(self, chunk: PreparedChunk, read: int, cursor: int, final: bool = False) -> bool:
         """Commit one chunk. False (and nothing written) when this run no longer holds the lease."""
         s = db.session
-        t = utcnow()
+        t, began = utcnow(), time.perf_counter()
         # First statement of the transaction: checks and renews the lease and locks the batch row
         # (and, on SQLite, the database), so a second runner cannot commit the same rows.
-        if not s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id,
-                                                   ImportBatch.lease_owner == self.owner)
-                         .values(lease_until=t + self.lease, rows_done=cursor)).rowcount:
+        with self._timed("lease"):  # waits for the batch row if anything else holds it
+            held = s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id,
+                                                       ImportBatch.lease_owner == self.owner)
+                             .values(lease_until=t + self.lease, rows_done=cursor)).rowcount
+        if not held:
             s.rollback()
             return False
         if s.get_bind().dialect.name == "postgresql":
@@ -131,10 +133,12 @@ class ChunkWriter:
                            "set_config('idle_in_transaction_session_timeout', :ms, true), "
                            "set_config('synchronous_commit', :sync, true)"),
                       {"ms": ms, "sync": "on" if final else "off"})
-            s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
+            with self._timed("hospital lock"):
+                s.execute(text("SELECT pg_advisory_xact_lock(:ns, :h)"), {"ns": _HOSPITAL_LOCK, "h": self.hospital.id})
         rows, rejects, unchanged, warnings = chunk.rows, list(chunk.rejects), chunk.unchanged, list(chunk.warnings)
         if chunk.unresolved:
-            staged = self.preparer.stage(chunk.unresolved, rejects)
+            with self._timed("stage unresolved"):
+                staged = self.preparer.stage(chunk.unresolved, rejects)
             rows, unchanged = rows + staged.rows, unchanged + staged.unchanged
             warnings += staged.warnings
         inserted = updated = 0
@@ -144,19 +148,24 @@ class ChunkWriter:
             if staged:  # the COPY path wrote its patients' search columns and checked marks itself
                 with self._timed("search index"):  # every number's blind index, pinyin; do-not-call
                     after_import_chunk(self.hospital.id, [(r[1], r[2]) for r in staged], self.now or t, keys())
-            plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
-        if rejects or warnings:
-            s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects]
-                      + [r.as_dict(self.batch_id, kept=True) for r in warnings])
-        s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
-            read=ImportBatch.read + read, inserted=ImportBatch.inserted + inserted,
-            updated=ImportBatch.updated + updated, unchanged=ImportBatch.unchanged + unchanged,
-            rejected=ImportBatch.rejected + len(rejects), warned=ImportBatch.warned + len(warnings),
-            progress_at=utcnow()))
+            with self._timed("plans"):
+                plan_tasks.create_for_stays(self.hospital.id, [(r[1], r[2]) for r in rows], self.now or t)
+        with self._timed("counts"):
+            if rejects or warnings:
+                s.execute(insert(ImportRejectedRow), [r.as_dict(self.batch_id) for r in rejects]
+                          + [r.as_dict(self.batch_id, kept=True) for r in warnings])
+            s.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
+                read=ImportBatch.read + read, inserted=ImportBatch.inserted + inserted,
+                updated=ImportBatch.updated + updated, unchanged=ImportBatch.unchanged + unchanged,
+                rejected=ImportBatch.rejected + len(rejects), warned=ImportBatch.warned + len(warnings),
+                progress_at=utcnow()))
         if final:
-            self._finish()
+            with self._timed("finish"):
+                self._finish()
         with self._timed("commit"):
             s.commit()
+        # The whole of the chunks' transactions: what the sections above leave out is the rest.
+        self.seconds["in transaction"] += time.perf_counter() - began
         with self._timed("analyze"):
             self._analyze_when_grown(inserted)
         if final:
