@@ -103,14 +103,7 @@ class Meter:
             cur.close()
 
     def db_cpu_ns(self) -> int:
-        total = 0
-        for pid in self.backends:
-            try:
-                with open(f"/proc/{pid}/schedstat") as fh:
-                    total += int(fh.read().split()[0])
-            except OSError:
-                pass
-        return total
+        return sum(self._backend_ns(pid) for pid in self.backends)
 
 
 class Run:

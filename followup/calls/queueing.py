@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core import audit
-from ..core.access import CALLER_ROLES, WITH_PATIENT, built_for, task_filter
+from ..core.access import CALLER_ROLES, WITH_PATIENT, built_for, find_task, task_filter
 from ..core.clock import local, local_midnight
 from ..extensions import db
 from ..models import Discharge, FollowupTask, Patient, TaskStatus, User
@@ -25,17 +25,8 @@ from . import Conflict, Invalid, NotAllowed, NotFound, policy
 _CANDIDATES = 8  # SQLite: ids tried per round before re-reading the queue
 
 
-_WITH_PATIENT = WITH_PATIENT  # a task is always shown with its discharge, patient and ward
-
-
-def _scoped(user: User):
-    return select(FollowupTask).where(task_filter(user))
-
-
 def get_task(user: User, task_id: int) -> FollowupTask:
-    stmt, params = built_for(user, ("task",), lambda caller: _scoped(caller).where(
-        FollowupTask.id == bindparam("tid")).options(*_WITH_PATIENT))
-    task = db.session.scalar(stmt, {**params, "tid": task_id})
+    task = find_task(user, task_id, with_patient=True)
     if task is None:
         raise NotFound("task not found")
     return task
@@ -134,7 +125,7 @@ def _locked_pick(user: User, now: datetime, pol: policy.Policy, skipped: list[in
     parts = [pick(first), pick(and_(abandoned, before_head)), pick(open_)] if abandoned_too else \
         [pick(first), pick(open_)]
     return (select(FollowupTask).where(FollowupTask.id == func.coalesce(*parts))
-            .options(*_WITH_PATIENT).execution_options(populate_existing=True))
+            .options(*WITH_PATIENT).execution_options(populate_existing=True))
 
 
 def _built(kind: str, user: User, now: datetime, pol: policy.Policy, build, **shape):
@@ -216,7 +207,7 @@ def next_task(user: User, now: datetime, pol: policy.Policy | None = None) -> Fo
             return None
         for task_id, patient_id in rows:
             if _claim(user, task_id, patient_id, now, pol) is not None:
-                return db.session.get(FollowupTask, task_id, populate_existing=True, options=_WITH_PATIENT)
+                return db.session.get(FollowupTask, task_id, populate_existing=True, options=WITH_PATIENT)
         skipped.extend(task_id for task_id, _ in rows)
     return None
 
@@ -247,7 +238,7 @@ def claim_task(user: User, task_id: int, now: datetime, pol: policy.Policy | Non
                              .execution_options(synchronize_session=False)).rowcount
     if not won:
         raise Conflict("task is being called by someone else", **_holder_of(task.id, pol))
-    task = db.session.get(FollowupTask, task.id, populate_existing=True, options=_WITH_PATIENT)
+    task = db.session.get(FollowupTask, task.id, populate_existing=True, options=WITH_PATIENT)
     holder = _patient_holder(user, task, now, pol)
     if holder is not None:
         task.status, task.claimed_by_id, task.claimed_at = TaskStatus.OPEN, None, None  # hand it back

@@ -112,12 +112,16 @@ WITH_PATIENT = (joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Di
                 joinedload(FollowupTask.discharge, innerjoin=True).joinedload(Discharge.ward, innerjoin=True))
 
 
-def get_task_or_404(user: User, task_id: int, *, with_patient: bool = False) -> FollowupTask:
-    """A task in the user's scope, or 404; with_patient: its stay, patient and ward loaded with it
-    (the call screen and its forms show them: no lazy loads one by one)."""
-    stmt, params = built_for(user, ("task_or_404", with_patient), lambda caller: select(FollowupTask).where(
+def find_task(user: User, task_id: int, *, with_patient: bool = False) -> FollowupTask | None:
+    """A task in the user's scope (None when it is not there, or not the user's to see);
+    with_patient: its stay, patient and ward loaded in the same statement (no lazy loads)."""
+    stmt, params = built_for(user, ("task", with_patient), lambda caller: select(FollowupTask).where(
         FollowupTask.id == bindparam("tid"), task_filter(caller)).options(*(WITH_PATIENT if with_patient else ())))
-    t = db.session.scalar(stmt, {**params, "tid": task_id})
+    return db.session.scalar(stmt, {**params, "tid": task_id})
+
+
+def get_task_or_404(user: User, task_id: int, *, with_patient: bool = False) -> FollowupTask:
+    t = find_task(user, task_id, with_patient=with_patient)
     if t is None:
         abort(404)
     return t

@@ -1,5 +1,6 @@
 """Server-side sessions: the browser cookie holds a random token, the table holds its hash, the
 user's epoch and the times that enforce the idle and absolute timeouts. Revoking is an UPDATE."""
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -60,20 +61,15 @@ def load_signed_in(user_id: int, epoch: str, token: str | None, *, now) -> tuple
     return user, True
 
 
-_SIGNED_IN = []
-
-
+@functools.cache
 def _signed_in_statement():
     """load_signed_in's statement, built once (every signed-in request runs it: building it and
     its cache key anew cost more CPU than running it), the token and user as bound parameters."""
-    if not _SIGNED_IN:
-        _SIGNED_IN.append(
-            select(UserSession, User, SecurityPolicy)
+    return (select(UserSession, User, SecurityPolicy)
             .join(User, User.id == UserSession.user_id)
             .outerjoin(SecurityPolicy, SecurityPolicy.id == POLICY_ID)
             .where(UserSession.token_hash == bindparam("token_hash"), User.id == bindparam("uid"))
             .options(joinedload(User.wards), joinedload(User.hospital)))
-    return _SIGNED_IN[0]
 
 
 def _expire(row: UserSession, reason: str, now):
