@@ -6,9 +6,10 @@ against a plain COPY of the same file into a bare indexed table as the physical 
         --database postgresql://postgres@127.0.0.1:5432/followup_bench_import
 
 Prints rows/s, seconds, peak RSS, CPU seconds by process (importer, its worker processes,
-PostgreSQL), the COPY rate and the ratio; --floor then times PostgreSQL making the same rows in
-plain SQL (the limit for this schema); --verbose logs where the writer's time went; --profile
-adds a cProfile of the importing thread.
+PostgreSQL), the run's CPU bound (its CPU seconds over the machine's CPUs), the COPY rate and the
+ratio; --floor then times PostgreSQL making the same rows in plain SQL (the limit for this schema)
+and the least wall time of this run's Python beside it; --verbose logs where the writer's time
+went; --profile adds a cProfile of the importing thread.
 The database is dropped and recreated (it must be a scratch one)."""
 import argparse
 import base64
@@ -174,11 +175,14 @@ class BackendCPU:
             me = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
             while True:
                 pids = [r[0] for r in conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s", (me,))]
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s "
+                    "AND backend_type = 'client backend'", (me,))]
                 for pid in pids:
                     t = self._ticks(pid)
                     if t is not None:
-                        self.first.setdefault(pid, t if self.started else 0)
+                        # Backends there at the start count from now; those that connect later, from
+                        # their start (a forked backend's counters begin at zero).
+                        self.first.setdefault(pid, 0 if self.started else t)
                         self.last[pid] = t
                 self.started = True
                 if self.stop.wait(0.2):
@@ -280,7 +284,11 @@ def main():
         ward_ids = [w.id for w in db.session.scalars(select(Ward).where(Ward.hospital_id == h.id))]
         hospital_id = h.id
         db.session.remove()
-    floor = write_floor(url, hospital_id, ward_ids, args.rows) if args.floor else None
+    floor = floor_cpu = None
+    if args.floor:
+        with BackendCPU(url) as floor_backend:
+            floor = write_floor(url, hospital_id, ward_ids, args.rows)
+        floor_cpu = floor_backend.seconds
     copy_s = copy_limit(url, path, hospital_id)
     rate, copy_rate = args.rows / seconds, args.rows / copy_s
     print(f"outcome {outcome}: {counts}; tasks created {tasks}")
@@ -292,6 +300,10 @@ def main():
           f"PostgreSQL backends of this database {cpu_pg:.1f} (WAL writer, checkpointer, autovacuum not "
           f"included: shared with other databases); load average {load_before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after (1 min, whole machine)")
+    cpus = len(os.sched_getaffinity(0))
+    cpu_total = cpu_self + cpu_children + cpu_pg
+    print(f"LIMIT: CPU of this run {cpu_total:.1f}s over {cpus} CPUs = {cpu_total / cpus:.1f}s: the least wall time "
+          f"any overlap of the same work could reach here (the import took {seconds / (cpu_total / cpus):.2f}x that)")
     print(f"LIMIT: plain COPY of the same file into a bare table indexed on the key's columns "
           f"(hospital_id, inpatient_no, discharge_date), same run: {copy_s:.1f}s = {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: 1/{copy_rate / rate:.1f}")
@@ -300,6 +312,12 @@ def main():
         total = sum(floor.values())
         print(f"write floor (the same writes generated in SQL, no Python): {total:.1f}s = "
               f"{args.rows / total:,.0f} rows/s (" + ", ".join(f"{k} {v:.1f}s" for k, v in floor.items()) + ")")
+        # PostgreSQL doing only the floor's work, beside this run's Python: no overlap of the two on
+        # this machine's CPUs takes less than their CPU seconds shared out.
+        python_cpu = cpu_self + cpu_children
+        print(f"LIMIT: the floor's PostgreSQL CPU {floor_cpu:.1f}s + this run's Python CPU {python_cpu:.1f}s, over "
+              f"{cpus} CPUs = {(floor_cpu + python_cpu) / cpus:.1f}s: the least wall time for this importer's Python "
+              f"with PostgreSQL doing no more than the floor")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
