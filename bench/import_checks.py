@@ -6,10 +6,10 @@ tables dropped (inside a transaction that is rolled back, so the schema is untou
     .venv/bin/python bench/import_checks.py --rows 200000 \
         --database postgresql://postgres@127.0.0.1:5432/followup_bench_checks
 
-Prints, per check, the floor without it and the difference from the baseline (measured before
-and after the variants; their spread is the noise). Primary keys are not dropped. What needs each
-check is for the reader (the note); this says only what it costs. The database is dropped and
-recreated (it must be a scratch one)."""
+Prints, per check, the floor without it, the floor with every check timed just before it, and
+the difference; and the noise: the median change between consecutive runs with every check.
+Primary keys are not dropped. What needs each check is for the reader (the note); this says only
+what it costs. The database is dropped and recreated (it must be a scratch one)."""
 import argparse
 import base64
 import os
@@ -88,25 +88,28 @@ def main():
                 conn.rollback()  # DDL is transactional: the check is back
 
         load = os.getloadavg()[0]
-        base = [timed(), timed()]
-        print(f"{args.rows} rows; load average {load:.1f}; floor with every check: "
-              + ", ".join(f"{b:.1f}s" for b in base))
-        results = []
+        timed()  # warm-up: caches, the first TRUNCATE's files
+        # Each variant is timed right after a run with every check, and compared with that run: this
+        # machine's speed drifts between runs a minute apart, so one reference for the whole list
+        # once made the savings of the variants add up to more than the whole floor.
+        base, results = [], []
         for kind, table, name, definition in checks:
             drop = (f'ALTER TABLE {table} DROP CONSTRAINT "{name}"' if kind == "constraint"
                     else f"DROP INDEX {name}" if kind == "index" else f'DROP TRIGGER "{name}" ON {table}')
+            b = timed()
             try:
-                results.append((kind, table, name, definition, timed(drop)))
+                results.append((kind, table, name, definition, timed(drop), b))
             except psycopg.errors.DependentObjectsStillExist:  # a foreign key's target: not dropped
                 print(f"{table}.{name}: a foreign key points at it; not dropped")
-        base.append(timed())
-        ref = sorted(base)[len(base) // 2]
-        print(f"floor with every check again: {base[-1]:.1f}s; reference (median of 3) {ref:.1f}s; "
-              f"load average {os.getloadavg()[0]:.1f}")
-        print(f"{'check':<58} {'without':>8} {'saves':>7}  definition")
-        for kind, table, name, definition, s in sorted(results, key=lambda r: r[4]):
-            print(f"{table + '.' + name:<58} {s:7.1f}s {ref - s:6.1f}s  {definition[:110]}")
-
+            base.append(b)
+        steps = [abs(x - y) for x, y in zip(base, base[1:])]
+        noise = sorted(steps)[len(steps) // 2] if steps else 0.0
+        print(f"{args.rows} rows; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after; floor with every "
+              f"check {min(base):.1f}-{max(base):.1f}s over {len(base)} runs; NOISE: median change between "
+              f"consecutive runs with every check {noise:.2f}s (a saving below twice that is not told apart)")
+        print(f"{'check':<58} {'without':>8} {'beside':>7} {'saves':>7}  definition")
+        for kind, table, name, definition, s, b in sorted(results, key=lambda r: r[4] - r[5]):
+            print(f"{table + '.' + name:<58} {s:7.1f}s {b:6.1f}s {b - s:6.1f}s  {definition[:110]}")
 
 if __name__ == "__main__":
     main()
