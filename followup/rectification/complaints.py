@@ -6,11 +6,14 @@ opens an item by itself (好差评: 不满意评价第一时间调查处理).
 
 Operations flush and audit but never commit; they raise ComplaintError for what the user must fix."""
 import hashlib
+import logging
+import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -37,6 +40,18 @@ POOR_RATING = 2  # 1–2 of 5
 # browser's word), and stored under a random name outside static/.
 EVIDENCE_TYPES = {b"%PDF-": ("application/pdf", ".pdf"), b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
                   b"\xff\xd8\xff": ("image/jpeg", ".jpg")}
+PARTIAL = ".partial"  # a file being written; renamed to its key once whole
+# A file no evidence row names is removed once this old: older than any transaction that could
+# still commit the row naming it.
+ORPHAN_AGE = timedelta(days=1)
+
+log = logging.getLogger(__name__)
+
+
+def evidence_root() -> Path:
+    """Where evidence files live: FOLLOWUP_EVIDENCE_DIR (storage shared by every machine that
+    serves or sweeps it), else instance/evidence."""
+    return Path(current_app.config.get("EVIDENCE_DIR") or Path(current_app.instance_path) / "evidence")
 
 
 class ComplaintError(ValueError):
@@ -162,7 +177,14 @@ def store_evidence_file(item: RectificationItem, stream: BinaryIO, filename: str
         raise ComplaintError(_l("Only PDF, PNG and JPEG files are accepted."))
     key = secrets.token_hex(16)
     root.mkdir(parents=True, exist_ok=True)
-    (root / key).write_bytes(data)
+    # Whole or not at all under its key: written aside, synced, then renamed. If the request then
+    # rolls back, the file is left with no row naming it, for sweep_orphan_files.
+    partial = root / (key + PARTIAL)
+    with open(partial, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, root / key)
     ev = ItemEvidence(item_id=item.id, filename=(Path(filename or "evidence").name or "evidence")[:200],
                       content_type=kind[0], size=len(data), storage_key=key,
                       sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=user.id, uploaded_at=now)
@@ -176,6 +198,26 @@ def store_evidence_file(item: RectificationItem, stream: BinaryIO, filename: str
 
 def evidence_path(ev: ItemEvidence, root: Path) -> Path:
     return root / ev.storage_key
+
+
+def sweep_orphan_files(root: Path, now: datetime, min_age: timedelta = ORPHAN_AGE) -> list[str]:
+    """Remove the files under `root` that no evidence row names (a request rolled back after its
+    file was written, a write cut short, an item deleted) once they are older than `min_age`, so
+    an upload whose transaction is still open is never touched. Returns the names removed."""
+    if not root.is_dir():
+        return []
+    cutoff = (now - min_age).timestamp()
+    old = {p.name: p for p in root.iterdir() if p.is_file() and p.stat().st_mtime < cutoff}
+    names = list(old)
+    for i in range(0, len(names), 1000):
+        named = select(ItemEvidence.storage_key).where(ItemEvidence.storage_key.in_(names[i:i + 1000]))
+        for key in db.session.scalars(named):
+            old.pop(key, None)
+    for p in old.values():
+        p.unlink(missing_ok=True)
+    if old:
+        log.info("evidence files with no row removed: %d", len(old))
+    return sorted(old)
 
 
 def reply_to_patient(item: RectificationItem, *, text: str, satisfaction: str, user, now: datetime) -> None:

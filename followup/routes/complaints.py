@@ -1,7 +1,6 @@
 """One intake for complaints (投诉一口受理): QA and the follow-up centre register a complaint from any
 channel; on the ledger item QA names the responsible person and records the reply to the
 patient; QA and the department attach evidence; evidence files are served only in scope."""
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -20,10 +19,6 @@ from . import nav
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 nav("complaints.new", "Register a complaint", [Role.QA, Role.CENTRE_STAFF], order=41)
 blueprint_only_for(bp, Role.QA, Role.CENTRE_STAFF, Role.DEPT_RESPONDER, Role.COUNTY_AUDITOR, Role.CITY_AUDITOR)
-
-
-def evidence_root() -> Path:
-    return Path(current_app.config.get("EVIDENCE_DIR") or Path(current_app.instance_path) / "evidence")
 
 
 def _only(*roles):
@@ -89,7 +84,7 @@ def evidence(item_id):
         if text.strip() or not (upload and upload.filename):
             C.add_evidence_text(item, text, user=current_user, now=utcnow())
         if upload and upload.filename:
-            C.store_evidence_file(item, upload.stream, upload.filename, root=evidence_root(), user=current_user,
+            C.store_evidence_file(item, upload.stream, upload.filename, root=C.evidence_root(), user=current_user,
                                   max_bytes=current_app.config["EVIDENCE_MAX_MB"] * 1024 * 1024, now=utcnow())
     except ValueError as exc:
         return _back(item_id, exc)
@@ -104,7 +99,7 @@ def evidence_file(item_id, evidence_id):
         abort(404)
     audit.record("ledger.evidence_view", object_type="rectification_item", object_id=item_id, detail={"file_id": ev.id})
     db.session.commit()
-    resp = send_file(C.evidence_path(ev, evidence_root()), mimetype=ev.content_type, as_attachment=True,
+    resp = send_file(C.evidence_path(ev, C.evidence_root()), mimetype=ev.content_type, as_attachment=True,
                      download_name=ev.filename, max_age=0)
     resp.headers["Cache-Control"] = "no-store"
     return resp
