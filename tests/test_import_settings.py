@@ -7,12 +7,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from followup.imports.batches import create_api_token, set_column_mapping
+from followup.imports.batches import create_api_token, set_code_map, set_column_mapping
 from followup.core.clock import utcnow
 from followup.models import AuditEvent, Discharge, Role
-from followup.models.imports import HospitalApiToken, HospitalColumnMapping
+from followup.models.imports import HospitalApiToken, HospitalCodeMap, HospitalColumnMapping
 from followup.security.users import create_user
-from tests.import_files import csv_bytes, row
+from tests.import_files import csv_bytes, imported, row
 
 PAGE = "/imports/integration"
 
@@ -155,6 +155,7 @@ def test_another_hospitals_admin_sees_and_touches_none_of_it(world, db, admin_b,
 def test_other_roles_get_404(who, world, db, as_user):
     row, _token = create_api_token(world.hospital_a, "HIS", utcnow())
     mapping = set_column_mapping(world.hospital_a, "本人电话", "phone")
+    code = set_code_map(world.hospital_a, "disposition", "07", "2")
     db.session.commit()
     them = as_user(getattr(world, who))
     assert them.get(PAGE).status_code == 404
@@ -162,10 +163,13 @@ def test_other_roles_get_404(who, world, db, as_user):
     assert them.post(f"{PAGE}/tokens/{row.id}/revoke").status_code == 404
     assert them.post(f"{PAGE}/mappings", data={"source_header": "x", "field": "phone"}).status_code == 404
     assert them.post(f"{PAGE}/mappings/{mapping.id}/delete").status_code == 404
+    assert them.post(f"{PAGE}/codes", data={"source_code": "x", "code": "1"}).status_code == 404
+    assert them.post(f"{PAGE}/codes/{code.id}/delete").status_code == 404
     db.session.expire_all()
     assert db.session.scalar(select(HospitalApiToken).where(HospitalApiToken.label == "x")) is None
     assert db.session.get(HospitalApiToken, row.id).revoked_at is None
     assert db.session.get(HospitalColumnMapping, mapping.id).field == "phone"
+    assert [(c.source_code, c.code) for c in db.session.scalars(select(HospitalCodeMap))] == [("07", "2")]
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(world, client):
@@ -177,6 +181,7 @@ def test_every_change_needs_the_csrf_token(make_app, world, db, login):
     app = make_app(WTF_CSRF_ENABLED=True)
     row, _token = create_api_token(world.hospital_a, "HIS", utcnow())
     mapping = set_column_mapping(world.hospital_a, "本人电话", "phone")
+    code = set_code_map(world.hospital_a, "disposition", "A7", "4")
     db.session.commit()
     client = app.test_client()
     form = client.get("/login").get_data(as_text=True)
@@ -185,12 +190,14 @@ def test_every_change_needs_the_csrf_token(make_app, world, db, login):
                                 "csrf_token": csrf})
     for url, data in ((f"{PAGE}/tokens", {"label": "x"}), (f"{PAGE}/tokens/{row.id}/revoke", {}),
                       (f"{PAGE}/mappings", {"source_header": "x", "field": "phone"}),
-                      (f"{PAGE}/mappings/{mapping.id}/delete", {})):
+                      (f"{PAGE}/mappings/{mapping.id}/delete", {}),
+                      (f"{PAGE}/codes", {"source_code": "07", "code": "2"}), (f"{PAGE}/codes/{code.id}/delete", {})):
         assert client.post(url, data=data).status_code == 400, url
     db.session.expire_all()
     assert db.session.scalar(select(HospitalApiToken).where(HospitalApiToken.label == "x")) is None
     assert db.session.get(HospitalApiToken, row.id).revoked_at is None
     assert db.session.get(HospitalColumnMapping, mapping.id) is not None
+    assert [(c.source_code, c.code) for c in db.session.scalars(select(HospitalCodeMap))] == [("A7", "4")]
     # with the token from the page, the same post works
     page = client.get(PAGE).get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -250,3 +257,51 @@ def test_one_header_has_one_mapping_whatever_its_spacing_and_a_concurrent_save_u
     assert len(calls) == 2 and row.field == "phone"
     assert db.session.scalar(select(func.count()).select_from(HospitalColumnMapping)
                              .where(HospitalColumnMapping.hospital_id == h.id)) == 1
+
+
+# --- the hospital's own 离院方式 codes ------------------------------------------------------------
+
+def test_a_code_of_the_hospitals_own_is_saved_listed_audited_and_read_by_the_next_import(world, db, as_user):
+    admin = as_user(world.hospital_admin)
+    before = imported(world, csv_bytes([row(no="C0", disposition="07")]))
+    assert before.status == "completed"
+    assert db.session.scalar(select(Discharge).where(Discharge.inpatient_no == "C0")).disposition == ""  # kept, flagged
+    resp = admin.post(f"{PAGE}/codes", data={"source_code": " ０７ ", "code": "2"}, follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert "自下次导入起，离院方式代码“07”按 2 医嘱转院 读取。" in page  # full-width digits read as the import reads them
+    assert "<code>07</code>" in page and "离院方式代码" in page
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "import.code_map_set")).detail == \
+        {"field": "disposition", "source_code": "07", "code": "2"}
+    imported(world, csv_bytes([row(no="C1", disposition="07")]))
+    assert db.session.scalar(select(Discharge).where(Discharge.inpatient_no == "C1")).disposition == "2"
+    # the same code in another case or spacing changes its meaning: one row, never two
+    admin.post(f"{PAGE}/codes", data={"source_code": "a9", "code": "4"})
+    admin.post(f"{PAGE}/codes", data={"source_code": "A9 ", "code": "9"})
+    db.session.expire_all()
+    assert sorted((c.source_code, c.code) for c in db.session.scalars(select(HospitalCodeMap))) == \
+        [("07", "2"), ("A9", "9")]
+
+
+def test_a_code_without_a_meaning_or_a_meaning_outside_the_table_is_an_error_on_the_form(world, db, as_user):
+    admin = as_user(world.hospital_admin)
+    for data in ({"source_code": "07", "code": ""}, {"source_code": "07", "code": "8"},
+                 {"source_code": "", "code": "2"}, {"source_code": "x" * 33, "code": "2"}):
+        resp = admin.post(f"{PAGE}/codes", data=data)
+        assert resp.status_code == 200 and 'class="error"' in resp.get_data(as_text=True), data
+    page = admin.post(f"{PAGE}/codes", data={"source_code": "07", "code": "8"}).get_data(as_text=True)
+    assert "请从离院方式代码中选择一个。" in page and 'value="07"' in page
+    assert db.session.scalar(select(HospitalCodeMap)) is None
+
+
+def test_a_code_is_deleted_audited_and_then_read_by_the_standard_tables(world, db, as_user, admin_b):
+    code_id = set_code_map(world.hospital_a, "disposition", "07", "2").id
+    db.session.commit()
+    assert as_user(admin_b).post(f"{PAGE}/codes/{code_id}/delete").status_code == 404  # not her hospital's
+    assert "<code>07</code>" not in as_user(admin_b).get(PAGE).get_data(as_text=True)
+    admin = as_user(world.hospital_admin)
+    page = admin.post(f"{PAGE}/codes/{code_id}/delete", follow_redirects=True).get_data(as_text=True)
+    assert "代码“07”已恢复按标准代码读取。" in page and "暂无自定义代码" in page
+    assert db.session.scalar(select(HospitalCodeMap)) is None and "import.code_map_deleted" in _actions(db)
+    assert admin.post(f"{PAGE}/codes/{code_id}/delete").status_code == 404
+    imported(world, csv_bytes([row(no="C2", disposition="07")]))
+    assert db.session.scalar(select(Discharge).where(Discharge.inpatient_no == "C2")).disposition == ""

@@ -323,7 +323,7 @@ def get_import_batch_or_404(user: User, batch_id: int):
 
 
 def import_setting_or_404(user: User, model, row_id: int):
-    """A per-hospital import setting (API token, column mapping): the hospital admin's own only."""
+    """A per-hospital import setting (API token, column mapping, code map): the hospital admin's own only."""
     if user.role_enum == Role.HOSPITAL_ADMIN and user.hospital_id:
         return get_scoped_or_404(user, model, row_id, lambda u: model.hospital_id == u.hospital_id)
     abort(404)

@@ -6,10 +6,11 @@ import io
 import os
 import secrets
 import tempfile
+import unicodedata
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import jobs
@@ -251,22 +252,42 @@ def code_maps(hospital_id: int) -> dict[str, dict[str, str]]:
     """{field: {the hospital's code: ours}}, read on top of the built-in code tables."""
     out: dict[str, dict[str, str]] = {}
     for row in db.session.scalars(select(HospitalCodeMap).where(HospitalCodeMap.hospital_id == hospital_id)):
-        out.setdefault(row.field, {})[row.source_code.strip().lower()] = row.code
+        out.setdefault(row.field, {})[unicodedata.normalize("NFKC", row.source_code).strip().lower()] = row.code
     return out
+
+
+def code_map_rows(hospital_id: int) -> list[HospitalCodeMap]:
+    return list(db.session.scalars(select(HospitalCodeMap).where(HospitalCodeMap.hospital_id == hospital_id)
+                                   .order_by(HospitalCodeMap.field, HospitalCodeMap.source_code)))
+
+
+def delete_code_map(row: HospitalCodeMap) -> None:
+    """The hospital's code falls back to the built-in tables from the next import on."""
+    db.session.delete(row)
+    db.session.flush()
 
 
 def set_code_map(hospital: Hospital, field: str, source_code: str, code: str) -> HospitalCodeMap:
     """The hospital's `source_code` for `field` means our `code` from the next import on."""
     from ..models.discharge import DISPOSITIONS
-    if field not in CODE_FIELDS or code not in DISPOSITIONS or not source_code.strip():
+    # As the import reads a cell (NFKC, stripped, any case), so one code never has two rows.
+    source_code = unicodedata.normalize("NFKC", source_code or "").strip()[:32]
+    if field not in CODE_FIELDS or code not in DISPOSITIONS or not source_code:
         raise ValueError(f"unknown field or code: {field} {source_code!r} → {code!r}")
-    source_code = source_code.strip()[:32]
-    row = db.session.scalar(select(HospitalCodeMap).where(
-        HospitalCodeMap.hospital_id == hospital.id, HospitalCodeMap.field == field,
-        HospitalCodeMap.source_code == source_code))
+    row = _code_map_for(hospital.id, field, source_code)
     if row is None:
-        row = HospitalCodeMap(hospital_id=hospital.id, field=field, source_code=source_code, code=code)
-        db.session.add(row)
-    row.code = code
+        try:
+            with db.session.begin_nested():  # another admin may save the same code meanwhile
+                row = HospitalCodeMap(hospital_id=hospital.id, field=field, source_code=source_code, code=code)
+                db.session.add(row)
+        except IntegrityError:
+            row = _code_map_for(hospital.id, field, source_code)
+    row.source_code, row.code = source_code, code
     db.session.flush()
     return row
+
+
+def _code_map_for(hospital_id: int, field: str, source_code: str) -> HospitalCodeMap | None:
+    return db.session.scalar(select(HospitalCodeMap).where(
+        HospitalCodeMap.hospital_id == hospital_id, HospitalCodeMap.field == field,
+        func.lower(HospitalCodeMap.source_code) == source_code.lower()))

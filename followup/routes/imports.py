@@ -1,6 +1,6 @@
 """Import pages for hospital admins: upload a HIS export, watch its progress, see and download
 the rejected rows (to fix and re-import); and the HIS integration settings: API tokens and the
-hospital's own column headers."""
+hospital's own column headers and codes."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,9 +13,9 @@ from wtforms.validators import DataRequired, Length
 
 from ..core import audit
 from ..core.access import get_import_batch_or_404, import_batch_filter, import_setting_or_404
-from ..imports.batches import (UploadRefused, api_tokens, batch_page, built_in_field, column_mapping_rows, create_api_token,
-                               delete_column_mapping, dispatch_batch, receive_upload, revoke_api_token,
-                               set_column_mapping)
+from ..imports.batches import (UploadRefused, api_tokens, batch_page, built_in_field, code_map_rows,
+                               column_mapping_rows, create_api_token, delete_code_map, delete_column_mapping,
+                               dispatch_batch, receive_upload, revoke_api_token, set_code_map, set_column_mapping)
 from ..imports import rejects
 from ..imports import template as import_template
 from ..imports.progress import progress as import_progress
@@ -25,7 +25,8 @@ from ..core.clock import local_date, utcnow
 from ..extensions import db
 from ..imports.errors import N_, field_label, reason_text
 from ..models import Hospital, Role
-from ..models.imports import HospitalApiToken, HospitalColumnMapping, ImportBatch, ImportRejectedRow
+from ..models.discharge import DISPOSITIONS
+from ..models.imports import HospitalApiToken, HospitalCodeMap, HospitalColumnMapping, ImportBatch, ImportRejectedRow
 from . import nav
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -155,7 +156,18 @@ class MappingForm(FlaskForm):
             SelectChoice(f, f"{aliases[0]} ({f})") for f, aliases in FIELD_ALIASES.items()]
 
 
-def _integration_page(token_form=None, mapping_form=None):
+class CodeMapForm(FlaskForm):
+    """A code of the hospital's HIS for 离院方式 and what it means in the 病案首页 codes."""
+    source_code = StringField(_l("Code in your export"), filters=[_strip], validators=[DataRequired(), Length(max=32)])
+    code = SelectField(_l("Means the disposition"), validate_choice=False)  # set_code_map holds the rule
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.code.choices = [SelectChoice("", _("— choose —"))] + [
+            SelectChoice(c, f"{c} {label}") for c, label in DISPOSITIONS.items()]
+
+
+def _integration_page(token_form=None, mapping_form=None, code_form=None):
     from ..imports.headers import FIELD_ALIASES
     hospital_id = current_user.hospital_id
     mappings = column_mapping_rows(hospital_id)
@@ -163,7 +175,8 @@ def _integration_page(token_form=None, mapping_form=None):
                            tokens=api_tokens(hospital_id), mappings=mappings,
                            usual={m.id: built_in_field(m.source_header) for m in mappings},
                            token_form=token_form or TokenForm(), mapping_form=mapping_form or MappingForm(),
-                           aliases=FIELD_ALIASES)
+                           aliases=FIELD_ALIASES, code_maps=code_map_rows(hospital_id),
+                           code_form=code_form or CodeMapForm(), dispositions=DISPOSITIONS)
 
 
 @bp.route("/integration")
@@ -247,3 +260,38 @@ def delete_mapping(mapping_id):
     db.session.commit()
     flash(_("The mapping of “%(header)s” is deleted.", header=header), "success")
     return redirect(url_for(".integration"))
+
+
+@bp.route("/integration/codes", methods=["POST"])
+@login_required
+def add_code_map():
+    _admin_only()
+    form = CodeMapForm()
+    if form.validate_on_submit():
+        try:
+            row = set_code_map(db.session.get(Hospital, current_user.hospital_id), "disposition",
+                               form.source_code.data, form.code.data)
+        except ValueError:
+            db.session.rollback()
+            form.code.errors.append(_("Choose one of the disposition codes."))
+        else:
+            audit.record("import.code_map_set", object_type="hospital_code_map", object_id=row.id,
+                         detail={"field": row.field, "source_code": row.source_code, "code": row.code})
+            db.session.commit()
+            flash(_("From the next import on, the disposition code “%(source)s” is read as %(code)s %(label)s.",
+                    source=row.source_code, code=row.code, label=DISPOSITIONS[row.code]), "success")
+            return redirect(url_for(".integration", _anchor="codes"))
+    return _integration_page(code_form=form)
+
+
+@bp.route("/integration/codes/<int:code_map_id>/delete", methods=["POST"])
+@login_required
+def delete_code(code_map_id):
+    row = import_setting_or_404(current_user, HospitalCodeMap, code_map_id)
+    source = row.source_code
+    audit.record("import.code_map_deleted", object_type="hospital_code_map", object_id=row.id,
+                 detail={"field": row.field, "source_code": source, "code": row.code})
+    delete_code_map(row)
+    db.session.commit()
+    flash(_("The code “%(source)s” is read by the standard tables again.", source=source), "success")
+    return redirect(url_for(".integration", _anchor="codes"))

@@ -68,7 +68,8 @@ ALLOW: dict[str, frozenset] = {
     "api_imports.post_hl7": {Role.HOSPITAL_ADMIN},
     "imports.integration": {Role.HOSPITAL_ADMIN}, "imports.create_token": {Role.HOSPITAL_ADMIN},
     "imports.revoke_token": {Role.HOSPITAL_ADMIN}, "imports.add_mapping": {Role.HOSPITAL_ADMIN},
-    "imports.delete_mapping": {Role.HOSPITAL_ADMIN},
+    "imports.delete_mapping": {Role.HOSPITAL_ADMIN}, "imports.add_code_map": {Role.HOSPITAL_ADMIN},
+    "imports.delete_code": {Role.HOSPITAL_ADMIN},
     # QA and the ledger (issue 6)
     "qa.opinions": {Role.QA}, "qa.reclassify": {Role.QA}, "qa.put_on_ledger": {Role.QA},
     "qa.summary": {Role.QA, Role.HOSPITAL_ADMIN} | AUDITORS,  # figures, no patients
