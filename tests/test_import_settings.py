@@ -305,3 +305,20 @@ def test_a_code_is_deleted_audited_and_then_read_by_the_standard_tables(world, d
     assert admin.post(f"{PAGE}/codes/{code_id}/delete").status_code == 404
     imported(world, csv_bytes([row(no="C2", disposition="07")]))
     assert db.session.scalar(select(Discharge).where(Discharge.inpatient_no == "C2")).disposition == ""
+
+
+def test_a_code_saved_by_another_admin_between_look_up_and_insert_is_updated_not_doubled(world, db, monkeypatch):
+    from followup.imports import batches
+    real, calls = batches._code_map_for, []
+    batches.set_code_map(world.hospital_a, "disposition", "07", "4")
+    db.session.commit()
+
+    def not_yet_seen(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(batches, "_code_map_for", not_yet_seen)
+    row = batches.set_code_map(world.hospital_a, "disposition", "07", "2")
+    db.session.commit()
+    assert len(calls) == 2 and row.code == "2"
+    assert [(c.source_code, c.code) for c in db.session.scalars(select(HospitalCodeMap))] == [("07", "2")]
