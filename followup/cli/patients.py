@@ -12,7 +12,8 @@ from . import followup_cli
 @followup_cli.command("reindex-patients")
 @click.option("--batch", default=5000, show_default=True, help="Patients per committed batch.")
 def reindex_patients(batch):
-    """Fill the search columns of existing patients (after migration 0013; safe to run again)."""
+    """Rebuild the search columns of existing patients (after migration 0013, and after the release
+    that indexes numbers with an extension by their line too; safe to run again)."""
     last, total = 0, 0
     while True:
         ids = list(db.session.scalars(select(Patient.id).where(Patient.id > last).order_by(Patient.id).limit(batch)))

@@ -15,7 +15,7 @@ from typing import Callable
 from ..core.access import mask_id_number
 from ..core.clock import LOCAL_TZ
 from ..core.crypto import Keys
-from ..patients.identity import name_pinyin, set_id_number, set_name, set_phones
+from ..patients.identity import name_pinyin, phone_index_entries, set_id_number, set_name, set_phones
 from ..calls.scheduling import due_at_for
 from .errors import N_, Reason
 from .rows import DischargeRowSchema, FastRowLoader, load_row
@@ -60,14 +60,8 @@ def rejected_row(row_no, original, problems, id_keys) -> Rejected:
 
 
 def _phone_index(numbers: list[str], index) -> tuple:
-    """(blind index, last 4, position) of each distinct number: what search_index.reindex writes."""
-    out, seen = [], set()
-    for pos, number in enumerate(numbers):
-        h = index(number)
-        if h not in seen:
-            seen.add(h)
-            out.append((h, number[-4:], pos))
-    return tuple(out)
+    """(blind index, last 4, position) of each number: what search_index.reindex writes."""
+    return tuple(phone_index_entries(numbers, index))
 
 
 def ward_key(text_) -> str:

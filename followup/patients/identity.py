@@ -7,6 +7,7 @@ from pypinyin import Style, lazy_pinyin
 
 from ..core.access import mask_id_number, mask_phone
 from ..core.crypto import Keys, keys as app_keys
+from ..imports.values import EXTENSION_SEP
 from ..models import Patient
 from ..models.outcome import PatientPhone
 
@@ -57,15 +58,25 @@ def set_phones(patient: Patient, numbers_e164: list[str], keys: Keys | None = No
         patient.phone_index = phone_index_rows(patient.hospital_id, numbers_e164, keys or app_keys())
 
 
+def phone_index_entries(numbers_e164: list[str], index) -> list[tuple[str, str, int]]:
+    """(blind index, last four digits, position) of each distinct number, `index` being the keyed
+    blind index. A number with an extension is indexed as itself and as its line, which is what
+    a caller types (and dials) without the extension; its last four are the line's."""
+    out, seen = [], set()
+    for position, number in enumerate(numbers_e164):
+        line = number.split(EXTENSION_SEP, 1)[0]
+        for n in dict.fromkeys((number, line)):
+            h = index(n)
+            if h not in seen:
+                seen.add(h)
+                out.append((h, line[-4:], position))
+    return out
+
+
 def phone_index_rows(hospital_id: int, numbers_e164: list[str], keys: Keys) -> list[PatientPhone]:
-    """One blind-index row per distinct number (searched by exact number, never decrypted)."""
-    rows, seen = [], set()
-    for i, number in enumerate(numbers_e164):
-        h = keys.blind_index(number)
-        if h not in seen:
-            seen.add(h)
-            rows.append(PatientPhone(hospital_id=hospital_id, phone_hash=h, last4=number[-4:], position=i))
-    return rows
+    """The rows of phone_index_entries (searched by exact number, never decrypted)."""
+    return [PatientPhone(hospital_id=hospital_id, phone_hash=h, last4=last4, position=position)
+            for h, last4, position in phone_index_entries(numbers_e164, keys.blind_index)]
 
 
 def set_id_number(patient: Patient, id_number: str | None, id_type: str = "resident",

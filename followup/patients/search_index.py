@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from ..core.crypto import Keys
 from ..models import Discharge, Patient
 from ..models.outcome import PatientPhone
-from .identity import name_pinyin
+from .identity import name_pinyin, phone_index_entries
 
 
 def patients_of_stays(conn, hospital_id: int, stays) -> list[int]:
@@ -31,13 +31,9 @@ def reindex(conn, patient_ids, keys: Keys) -> int:
         conn.execute(delete(PatientPhone).where(PatientPhone.patient_id.in_(part)))
         phones, renamed = [], []
         for pid, hid, name, pinyin, phone, others in rows:
-            seen = set()
-            for pos, number in enumerate(n for n in [phone, *(others or "").split(",")] if n):
-                h = keys.blind_index(number)
-                if h not in seen:
-                    seen.add(h)
-                    phones.append({"patient_id": pid, "hospital_id": hid, "phone_hash": h,
-                                   "last4": number[-4:], "position": pos})
+            numbers = [n for n in [phone, *(others or "").split(",")] if n]
+            phones += [{"patient_id": pid, "hospital_id": hid, "phone_hash": h, "last4": last4, "position": pos}
+                       for h, last4, pos in phone_index_entries(numbers, keys.blind_index)]
             if (new := name_pinyin(name)) != pinyin:
                 renamed.append((pid, new))
         if phones:

@@ -204,3 +204,20 @@ def test_the_marks_page_shows_masked_marks_and_lifts_with_a_reason(db, world, pe
     assert resp.status_code == 302
     assert db.session.scalar(select(PatientMark).where(PatientMark.source == "list")).shown_as == "130****3970"
     assert as_user(world.nurse).get("/patients/marks/").status_code == 404
+
+
+def test_a_listed_line_blocks_a_patient_reached_through_it_by_extension_and_a_listed_extension_only_that(db, world):
+    """Calling 0635-8273456 转 123 dials 0635-8273456: a do-not-call on the line covers it. A listed
+    extension covers that extension, not the line's other extensions."""
+    from followup.core.crypto import keys
+    imported(world, csv_bytes([row(no="X1", name="王芳", id_number="", phone="0635-8273456 转 123"),
+                               row(no="X2", name="赵敏", id_number="", phone="0635-8270001-88"),
+                               row(no="X3", name="钱七", id_number="", phone="0635-8270001-89")]))
+    stays = {d.inpatient_no: d for d in db.session.scalars(select(Discharge).where(Discharge.inpatient_no.like("X%")))}
+    result = outcomes.import_list(world.hospital_admin, ["0635-8273456", "0635-8270001-88"], "来信", at(21, 8), keys())
+    db.session.commit()
+    assert result.marked == 2
+    assert is_blocked(stays["X1"].patient) and is_blocked(stays["X2"].patient)
+    assert not is_blocked(stays["X3"].patient)
+    assert all(not t.is_open for t in _all_tasks(db, stays["X1"], stays["X2"]))
+    assert all(t.is_open for t in _all_tasks(db, stays["X3"]))

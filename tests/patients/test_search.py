@@ -1,6 +1,8 @@
 """Finding the patient: every format of name, pinyin, phone (any number of the patient, any way
 of writing it), 住院号, last 4 digits with a name; within the user's scope only; never by
 decrypting numbers; an inbound call lands on the patient's task, claimed, or says why not."""
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -104,3 +106,31 @@ def test_reindex_command_indexes_patients_written_without_their_search_columns(d
     assert out.exit_code == 0 and "1 patients indexed" in out.output
     assert [d.inpatient_no for d in search.search(world.centre, "shantianfang", keys())] == ["R1"]
     assert [d.inpatient_no for d in search.search(world.centre, "(0635)8273456", keys())] == ["R1"]
+
+
+def test_a_number_with_an_extension_is_found_by_its_line_its_whole_and_its_last_four(db, world):
+    """0635-8273456 转 123: what a caller types is often the line alone; the last four are the line's
+    (they once were "=123"). The same index from an import, from the pages' path and from reindex."""
+    from followup.models.outcome import PatientPhone
+    from followup.patients.identity import set_phones
+    from followup.patients.search_index import reindex
+    imported(world, csv_bytes([row(no="EXT1", name="王芳", id_number="", phone="0635-8273456 转 123")]))
+    hand = world.discharge(world.cardiology, discharged=date(2026, 11, 18), name="赵敏", phone="+8613900000002",
+                           inpatient_no="EXT2")
+    set_phones(hand.patient, ["+8613900000002", "+866358270001;ext=88"])
+    db.session.commit()
+    cases = {"EXT1": ("0635-8273456", "(0635)8273456-123", "3456 王芳", "wf 3456"),
+             "EXT2": ("0635-8270001", "0635-8270001-88", "0001 赵敏", "zm 0001")}
+
+    def found(text):
+        return [d.inpatient_no for d in search.search(world.centre, text, keys())]
+    for no, texts in cases.items():
+        for text in texts:
+            assert found(text) == [no], text
+    assert found("0635-8273456-124") == []  # another extension of the line is another number
+    before = sorted(db.session.execute(select(PatientPhone.patient_id, PatientPhone.phone_hash, PatientPhone.last4,
+                                              PatientPhone.position)).all())
+    reindex(db.session.connection(), [p for p, *_ in before], keys())
+    after = sorted(db.session.execute(select(PatientPhone.patient_id, PatientPhone.phone_hash, PatientPhone.last4,
+                                             PatientPhone.position)).all())
+    assert after == before and {r.last4 for r in after} >= {"3456", "0001"} and not any("=" in r.last4 for r in after)
