@@ -1,6 +1,7 @@
 """Finding a patient from one search box: a full or partial Chinese name (its start: 张, 张林), pinyin
 initials (zl) or full pinyin (zhanglin, zhangl), any full phone number of the patient in any
-format (0635-8273456, (0635)8273456, +86 135 2333 3233, full-width digits), 住院号/病案号, or the
+format (0635-8273456, (0635)8273456, +86 135 2333 3233, full-width digits; a line with or without its
+extension, 0635-8273456 转 123), 住院号/病案号, or the
 last four digits of a phone with a name or initials (3970 张林, zl 3970). Within the user's scope
 only (core/access.py discharge_filter, and the user's hospital).
 
@@ -25,6 +26,7 @@ LIMIT = 20
 _CJK = re.compile(r"^[\u3400-\u9fff\u00b7·]+$")
 _LETTERS = re.compile(r"^[a-z]+$")
 _PHONEISH = re.compile(r"^[0-9+\-() .]{7,24}$")
+_PHONEISH_EXTENSION = re.compile(r"^[0-9+\-() .]{7,24}\s*(?:转|分机|ext\.?|x|#)\s*\d{1,6}$", re.IGNORECASE)  # … 转 123
 _LAST4 = re.compile(r"^(?P<a>[^\d]*?)\s*(?P<d>\d{4})\s*(?P<b>[^\d]*)$")
 _INPATIENT_NO = re.compile(r"^[0-9A-Za-z\-_/]{1,32}$")
 
@@ -48,7 +50,7 @@ def parse(text: str) -> Terms:
     if not t:
         return Terms("")
     phone = None
-    if _PHONEISH.match(t):
+    if _PHONEISH.match(t) or _PHONEISH_EXTENSION.match(t):
         try:
             phone = normalise_phone(t)
         except ValueError:

@@ -119,8 +119,9 @@ def test_a_number_with_an_extension_is_found_by_its_line_its_whole_and_its_last_
                            inpatient_no="EXT2")
     set_phones(hand.patient, ["+8613900000002", "+866358270001;ext=88"])
     db.session.commit()
-    cases = {"EXT1": ("0635-8273456", "(0635)8273456-123", "3456 王芳", "wf 3456"),
-             "EXT2": ("0635-8270001", "0635-8270001-88", "0001 赵敏", "zm 0001")}
+    cases = {"EXT1": ("0635-8273456", "(0635)8273456-123", "0635-8273456 转 123", "0635-8273456 ext 123",
+                      "3456 王芳", "wf 3456"),
+             "EXT2": ("0635-8270001", "0635-8270001-88", "0635 8270001 分机 88", "0001 赵敏", "zm 0001")}
 
     def found(text):
         return [d.inpatient_no for d in search.search(world.centre, text, keys())]
