@@ -1,9 +1,9 @@
 """Finding a patient from one search box: a full or partial Chinese name (its start: 张, 张林), pinyin
 initials (zl) or full pinyin (zhanglin, zhangl), any full phone number of the patient in any
 format (0635-8273456, (0635)8273456, +86 135 2333 3233, full-width digits; a line with or without its
-extension, 0635-8273456 转 123), 住院号/病案号, or the
-last four digits of a phone with a name or initials (3970 张林, zl 3970). Within the user's scope
-only (core/access.py discharge_filter, and the user's hospital).
+extension, 0635-8273456 转 123), 住院号/病案号, or the last four digits of a phone with a name or
+initials (3970 张林, zl 3970). Within the user's scope only (core/access.py discharge_filter, and the
+user's hospital).
 
 Exact numbers go through the keyed blind index of every number (patient_phone); no number is
 decrypted to answer a search. Each kind of match is one indexed query with a limit; the results
