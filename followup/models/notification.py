@@ -18,7 +18,9 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)  # in the service language when it was sent
+    # What to say again in the reader's language (notifications.shown_text); None on older rows.
+    params: Mapped[dict | None] = mapped_column(JSON)
     link: Mapped[str] = mapped_column(String(255), default="")  # a path inside the service
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

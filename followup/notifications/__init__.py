@@ -18,13 +18,15 @@ class NotFound(LookupError):
     pass
 
 
-def notify(session: Session, user_ids, kind: str, text: str, link: str, now: datetime) -> list[Notification]:
+def notify(session: Session, user_ids, kind: str, text: str, link: str, now: datetime,
+           params: dict | None = None) -> list[Notification]:
     """One unread notification per distinct user; flushes, never commits. `link` must be a
-    path inside the service ("/ledger/3"), never an absolute URL (no open redirect)."""
+    path inside the service ("/ledger/3"), never an absolute URL (no open redirect). With
+    `params`, a kind registered in TEXTS says it again in each reader's language."""
     if link and (not link.startswith("/") or link.startswith("//")):
         raise ValueError(f"notification link must be a local path, not {link!r}")
     ids = sorted({int(u) for u in user_ids if u is not None})
-    rows = [Notification(user_id=uid, kind=kind, text=text[:2000], link=link or "", created_at=now)
+    rows = [Notification(user_id=uid, kind=kind, text=text[:2000], link=link or "", created_at=now, params=params)
             for uid in ids]
     session.add_all(rows)
     session.flush()
@@ -32,6 +34,22 @@ def notify(session: Session, user_ids, kind: str, text: str, link: str, now: dat
         audit.record("notification.send", object_type="notification", object_id=rows[0].id,
                      detail={"kind": kind, "users": ids, "link": link}, now=now)
     return rows
+
+
+# kind → fn(**params) → text in the current request's language. Filled by the senders' modules.
+TEXTS: dict = {}
+
+
+def shown_text(n: Notification) -> str:
+    """What the reader sees: said again in their language when the kind and parameters allow,
+    else as it was written."""
+    say = TEXTS.get(n.kind)
+    if say and n.params:
+        try:
+            return say(**n.params)
+        except (TypeError, KeyError, ValueError):  # parameters of another release: the stored text
+            pass
+    return n.text
 
 
 def unread_count(session: Session, user_id: int) -> int:

@@ -29,7 +29,7 @@ from ..models.alert import RedFlagAlert
 from ..models.notification import EscalationPolicy, EscalationStep
 from ..models.opinion import ItemStatus, RectificationItem
 from ..models.user import user_wards
-from ..notifications import notify
+from ..notifications import TEXTS, notify
 
 SUBJECTS = ("task", "item", "red_flag")
 STEPS = (1, 2, 3, 4)
@@ -153,6 +153,9 @@ def _text(subject: str, step: int, ward: str, n: int) -> str:
     return _("%(what)s (escalated %(who)s, step %(step)s of 4).", what=what, who=who, step=step)
 
 
+TEXTS.update({f"escalation.{subject}": _text for subject in SUBJECTS})
+
+
 def escalate_hospital(hospital_id: int, now: datetime) -> dict:
     """Take every step the hospital's subjects have reached by `now`. Flushes, never commits.
     Returns {subject: {step: subjects escalated}}."""
@@ -174,8 +177,9 @@ def escalate_hospital(hospital_id: int, now: datetime) -> dict:
                 db.session.add_all([EscalationStep(hospital_id=hospital_id, subject=subject, subject_id=i,
                                                    step=step, at=now, notified=list(users)) for i in ids])
                 if users:
-                    notify(db.session, users, f"escalation.{subject}",
-                           _text(subject, step, wards.get(ward_id, ""), len(ids)), LINKS.get((subject, step), ""), now)
+                    said = {"subject": subject, "step": step, "ward": wards.get(ward_id, ""), "n": len(ids)}
+                    notify(db.session, users, f"escalation.{subject}", _text(**said), LINKS.get((subject, step), ""),
+                           now, params=said)
                 audit.record("escalation.step", object_type=subject, object_id=ids[0], now=now,
                              detail={"hospital_id": hospital_id, "step": step, "role": STEP_ROLES[step],
                                      "subjects": ids[:200], "count": len(ids), "notified": list(users)})

@@ -4,11 +4,13 @@ from flask_login import current_user, login_required
 
 from .. import notifications as N
 from ..core.clock import utcnow
+from ..rectification import escalation  # noqa: F401  (registers what its notifications say)
 from ..extensions import db
 from ..schemas.notifications import NotificationFilter
 from ..schemas.ledger import load_or_400
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+bp.add_app_template_filter(N.shown_text, "notification_text")
 
 
 @bp.route("/")

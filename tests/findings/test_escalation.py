@@ -176,3 +176,23 @@ def test_qa_sets_the_hospitals_thresholds_on_a_page(staffed, db, as_user):
     assert as_user(staffed.nurse).get("/escalation/").status_code == 404
     ev = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "escalation.policy"))
     assert ev.user_id == staffed.qa.id and ev.detail["task"] == [-12, 6, None, None]
+
+
+def test_each_reader_sees_a_notification_in_their_own_language(staffed, db, as_user):
+    """The job writes in the service language; the page says it again in the reader's (the
+    stored text stays for rows without parameters, e.g. written by the release before)."""
+    from followup.notifications import notify
+    w = staffed
+    ward_task, _hosp = _ward_task(w)
+    _run(w, db, ward_task.due_at + timedelta(hours=73))  # every step at once: QA is told too
+    stored = db.session.scalar(select(Notification.text).where(Notification.user_id == w.qa.id))
+    assert stored.startswith("心内科：2 项随访任务临近或超过期限") and "至您（质控/医务科）" in stored, stored
+    qa = as_user(w.qa)
+    zh = qa.get("/notifications/").get_data(as_text=True)
+    en = qa.get("/notifications/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert stored in zh
+    assert "心内科: 2 follow-up tasks are near or past their deadline (escalated to you as QA / medical affairs, " \
+           "step 4 of 4)." in en and stored not in en
+    notify(db.session, [w.qa.id], "escalation.task", "旧版本写下的通知", "/calls/", utcnow())  # no parameters
+    db.session.commit()
+    assert "旧版本写下的通知" in qa.get("/notifications/", headers={"Accept-Language": "en"}).get_data(as_text=True)
