@@ -21,6 +21,11 @@ ROLE_LABELS = {
 STATUS_LABELS = {"open": _l("open"), "claimed": _l("claimed"), "done": _l("done"), "lost": _l("lost"),
                  "closed": _l("closed")}
 LEVEL_LABELS = {"ward": _l("ward-level"), "hospital": _l("hospital-level")}
+# 离院方式 (models/discharge.py DISPOSITIONS holds the standard's own Chinese names, which files and
+# the API use as data): the catalogue gives exactly those names in Chinese (a test holds them equal).
+DISPOSITION_LABELS = {"1": _l("Discharged on medical advice"), "2": _l("Transferred on medical advice"),
+                      "3": _l("Transferred to a community health centre or township hospital on medical advice"),
+                      "4": _l("Left against medical advice"), "5": _l("Deceased"), "9": _l("Other")}
 FORM_LABELS = [_l("Username"), _l("Password")]
 # Opinions and the rectification ledger (models/opinion.py).
 CATEGORY_LABELS = {

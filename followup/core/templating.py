@@ -5,13 +5,13 @@ from flask_babel import format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from .clock import local
-from ..models.discharge import DISPOSITIONS
+from .labels import DISPOSITION_LABELS
 
 
 def init_templating(app):
     app.jinja_env.filters["localdt"] = lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(local(dt), fmt) if dt else ""
     app.jinja_env.filters["phone_display"] = phone_display
-    app.jinja_env.filters["disposition"] = lambda code: DISPOSITIONS.get(code, code)
+    app.jinja_env.filters["disposition"] = lambda code: str(DISPOSITION_LABELS.get(code, code or ""))
 
     @app.context_processor
     def _menu():

@@ -25,7 +25,7 @@ from ..core.clock import local_date, utcnow
 from ..extensions import db
 from ..imports.errors import N_, field_label, reason_text
 from ..models import Hospital, Role
-from ..models.discharge import DISPOSITIONS
+from ..core.labels import DISPOSITION_LABELS
 from ..models.imports import HospitalApiToken, HospitalCodeMap, HospitalColumnMapping, ImportBatch, ImportRejectedRow
 from . import nav
 
@@ -164,7 +164,7 @@ class CodeMapForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.code.choices = [SelectChoice("", _("— choose —"))] + [
-            SelectChoice(c, f"{c} {label}") for c, label in DISPOSITIONS.items()]
+            SelectChoice(c, f"{c} {label}") for c, label in DISPOSITION_LABELS.items()]
 
 
 def _integration_page(token_form=None, mapping_form=None, code_form=None):
@@ -176,7 +176,7 @@ def _integration_page(token_form=None, mapping_form=None, code_form=None):
                            usual={m.id: built_in_field(m.source_header) for m in mappings},
                            token_form=token_form or TokenForm(), mapping_form=mapping_form or MappingForm(),
                            aliases=FIELD_ALIASES, code_maps=code_map_rows(hospital_id),
-                           code_form=code_form or CodeMapForm(), dispositions=DISPOSITIONS)
+                           code_form=code_form or CodeMapForm())
 
 
 @bp.route("/integration")
@@ -279,7 +279,7 @@ def add_code_map():
                          detail={"field": row.field, "source_code": row.source_code, "code": row.code})
             db.session.commit()
             flash(_("From the next import on, the disposition code “%(source)s” is read as %(code)s %(label)s.",
-                    source=row.source_code, code=row.code, label=DISPOSITIONS[row.code]), "success")
+                    source=row.source_code, code=row.code, label=DISPOSITION_LABELS[row.code]), "success")
             return redirect(url_for(".integration", _anchor="codes"))
     return _integration_page(code_form=form)
 
