@@ -161,7 +161,9 @@ class BackendCPU:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _ticks(self, pid):
+    @staticmethod
+    def ticks(pid) -> int | None:
+        """utime + stime of a process, in clock ticks (None once it is gone)."""
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
@@ -178,7 +180,7 @@ class BackendCPU:
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s "
                     "AND backend_type = 'client backend'", (me,))]
                 for pid in pids:
-                    t = self._ticks(pid)
+                    t = self.ticks(pid)
                     if t is not None:
                         # Backends there at the start count from now; those that connect later, from
                         # their start (a forked backend's counters begin at zero).

@@ -33,14 +33,9 @@ def scratch_url():
 def _burn_seconds(conn) -> float:
     """The CPU seconds one run of BURN costs its backend, read from /proc like the meter does."""
     pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-
-    def ticks():
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])
-    before = ticks()
+    before = BackendCPU.ticks(pid)
     conn.execute(BURN)
-    return (ticks() - before) / os.sysconf("SC_CLK_TCK")
+    return (BackendCPU.ticks(pid) - before) / os.sysconf("SC_CLK_TCK")
 
 
 def test_a_backend_connected_before_the_meter_counts_only_what_it_does_after(scratch_url):

@@ -221,16 +221,25 @@ def set_column_mapping(hospital: Hospital, source_header: str, field: str) -> Ho
     from .headers import FIELD_ALIASES
     if field not in FIELD_ALIASES:
         raise ValueError(f"unknown field {field!r}")
-    row = _mapping_for(hospital.id, source_header)
-    if row is None:
-        try:
-            with db.session.begin_nested():  # another admin may save the same header meanwhile
-                row = HospitalColumnMapping(hospital_id=hospital.id, source_header=source_header, field=field)
-                db.session.add(row)
-        except IntegrityError:
-            row = _mapping_for(hospital.id, source_header)
+    row = _found_or_added(
+        lambda: _mapping_for(hospital.id, source_header),
+        lambda: HospitalColumnMapping(hospital_id=hospital.id, source_header=source_header, field=field))
     row.field = field
     db.session.flush()
+    return row
+
+
+def _found_or_added(find, make):
+    """The row find() returns, else make()'s, added in a savepoint: when another admin saves the
+    same key meanwhile, the unique key refuses ours and theirs is found and updated instead."""
+    row = find()
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                row = make()
+                db.session.add(row)
+        except IntegrityError:
+            row = find()
     return row
 
 
@@ -274,14 +283,9 @@ def set_code_map(hospital: Hospital, field: str, source_code: str, code: str) ->
     source_code = unicodedata.normalize("NFKC", source_code or "").strip()[:32]
     if field not in CODE_FIELDS or code not in DISPOSITIONS or not source_code:
         raise ValueError(f"unknown field or code: {field} {source_code!r} → {code!r}")
-    row = _code_map_for(hospital.id, field, source_code)
-    if row is None:
-        try:
-            with db.session.begin_nested():  # another admin may save the same code meanwhile
-                row = HospitalCodeMap(hospital_id=hospital.id, field=field, source_code=source_code, code=code)
-                db.session.add(row)
-        except IntegrityError:
-            row = _code_map_for(hospital.id, field, source_code)
+    row = _found_or_added(
+        lambda: _code_map_for(hospital.id, field, source_code),
+        lambda: HospitalCodeMap(hospital_id=hospital.id, field=field, source_code=source_code, code=code))
     row.source_code, row.code = source_code, code
     db.session.flush()
     return row

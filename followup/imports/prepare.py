@@ -59,11 +59,6 @@ def rejected_row(row_no, original, problems, id_keys) -> Rejected:
                     [{"field": f, **(r.as_dict() if isinstance(r, Reason) else {"reason": r})} for f, r in problems])
 
 
-def _phone_index(numbers: list[str], index) -> tuple:
-    """(blind index, last 4, position) of each number: what search_index.reindex writes."""
-    return tuple(phone_index_entries(numbers, index))
-
-
 def ward_key(text_) -> str:
     return unicodedata.normalize("NFKC", text_ or "").strip().lower()
 
@@ -171,5 +166,5 @@ class ChunkPreparer:
                 encrypt(id_raw) if id_raw else None, c.get("id_issue"),
                 # Not staged (write.LOADED stops before them): what the COPY path writes for a new
                 # patient in the same pass, so search needs no second pass over the chunk.
-                name_pinyin(c["name"]), _phone_index(c["phone"], index)))
+                name_pinyin(c["name"]), tuple(phone_index_entries(c["phone"], index))))
         return PreparedChunk(out, rejects, unchanged, [], warnings)
